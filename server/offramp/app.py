@@ -1,0 +1,105 @@
+"""create_app(settings) -> Litestar: all wiring in one readable place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from litestar import Litestar, get
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.stores.memory import MemoryStore
+
+from offramp import __version__, db
+from offramp.config import Settings
+from offramp.forum.api import ForumApi
+from offramp.forum.pages import ForumPages
+from offramp.forum.service import Forum
+from offramp.web import (
+    EXCEPTION_HANDLERS,
+    ContentGeneration,
+    CrossSiteFormGuard,
+    InvalidateOnWrite,
+    SecurityHeadersMiddleware,
+    static_router,
+    template_config,
+)
+
+
+@get("/healthz", include_in_schema=False, cache=False)
+async def healthz() -> dict[str, str]:
+    """The process is alive (no I/O)."""
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
+    """Build the application. ``migrate=True`` applies pending migrations at start-up
+    (the demo and the tests); production runs ``offramp migrate`` once instead."""
+    settings = settings.with_secret_key()
+    engine = db.bind(settings)
+    forum = Forum(secret=settings.key)
+    generation = ContentGeneration()
+    page_store = MemoryStore()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await db.open_pool(engine, settings)
+        try:
+            if migrate:
+                await db.migrate()
+            elif pending := await db.pending_migrations():
+                raise RuntimeError(
+                    f"the database needs migrating ({len(pending)} pending): run `offramp migrate`"
+                )
+            sweeper = asyncio.create_task(_sweep_expired(page_store))
+            try:
+                yield
+            finally:
+                sweeper.cancel()
+        finally:
+            await db.close_pool(engine)
+
+    return Litestar(
+        route_handlers=[ForumPages, ForumApi, healthz, static_router()],
+        dependencies={"forum": Provide(lambda: forum, use_cache=True, sync_to_thread=False)},
+        middleware=[
+            SecurityHeadersMiddleware,
+            CrossSiteFormGuard,
+            DefineMiddleware(InvalidateOnWrite, generation=generation),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        template_config=template_config(settings),
+        response_cache_config=ResponseCacheConfig(
+            default_expiration=settings.page_cache_seconds or None,
+            key_builder=generation.cache_key,
+            store="pages",
+            cache_response_filter=lambda _scope, status: (
+                settings.page_cache_seconds > 0 and status == 200
+            ),
+        ),
+        stores={"pages": page_store},
+        openapi_config=OpenAPIConfig(
+            title="Offramp API",
+            version=__version__,
+            description="Anonymous posts about leaving clinical practice. Errors always have "
+            'the body {"error": {"code", "message", "field"}}.',
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        request_max_body_size=settings.max_request_bytes,
+        lifespan=[lifespan],
+        logging_config=None,
+        debug=False,
+        state={"settings": settings, "generation": generation},
+    )
+
+
+async def _sweep_expired(store: MemoryStore, every_s: float = 60.0) -> None:
+    """Drop expired cached pages so the cache's memory stays bounded."""
+    while True:
+        await asyncio.sleep(every_s)
+        await store.delete_expired()

@@ -1,0 +1,142 @@
+"""The ``offramp`` command: serve, demo, migrate, seed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+
+from offramp import db
+from offramp.config import ConfigurationError, Settings
+
+DEMO_THREADS = 60
+DEMO_REPLIES = 4
+
+
+def _run_with_database(settings: Settings, work: Callable[[], Awaitable[object]]) -> object:
+    engine = db.bind(settings)
+
+    async def run() -> object:
+        await db.open_pool(engine, settings)
+        try:
+            return await work()
+        finally:
+            await db.close_pool(engine)
+
+    return asyncio.run(run())
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> None:
+    _run_with_database(settings, db.migrate)
+    print("database is up to date")
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
+    from offramp.forum.seed import seed_forum
+
+    async def work() -> object:
+        await db.migrate()
+        return await seed_forum(args.threads, args.replies_per_thread, seed=args.seed)
+
+    made = _run_with_database(settings, work)
+    print(f"created {made['threads']} threads and {made['posts']} posts")  # type: ignore[index]
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    # Workers are separate processes that read OFFRAMP_* themselves: hand them the
+    # settings this command settled on (the demo's data directory, for instance).
+    for name, value in settings.model_dump(exclude_none=True, exclude={"secret_key"}).items():
+        os.environ[f"OFFRAMP_{name.upper()}"] = str(value.value if hasattr(value, "value") else value)
+    uvicorn.run(
+        "offramp.asgi:app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # SPEC §3.2: no client addresses in logs
+        proxy_headers=False,  # X-Forwarded-For is not trusted by default
+        server_header=False,
+        log_level="info",
+        timeout_graceful_shutdown=20,
+    )
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    if not args.no_migrate:
+        _run_with_database(settings, db.migrate)
+    serve(settings, args.host, args.port, args.workers)
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
+    from offramp.forum.seed import seed_forum
+    from offramp.forum.tables import Thread
+
+    demo_settings = settings.model_copy(
+        update={
+            "demo": True,
+            "data_dir": settings.data_dir / "demo",
+            "database_url": None,
+            "secret_key": None,
+        }
+    ).with_secret_key()
+
+    async def work() -> None:
+        await db.migrate()
+        if not await Thread.count():
+            await seed_forum(DEMO_THREADS, DEMO_REPLIES, seed=args.seed)
+
+    _run_with_database(demo_settings, work)
+    print(f"Demo forum with synthetic data: http://{args.host}:{args.port}/")
+    serve(demo_settings, args.host, args.port, 1)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="offramp", description="Anonymous forum with honest outcome statistics."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser("serve", help="run the web server")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--workers", type=int, default=1)
+    serve_cmd.add_argument(
+        "--no-migrate", action="store_true",
+        help="do not apply pending migrations first (when a separate job runs them)",
+    )
+    serve_cmd.set_defaults(handler=cmd_serve)
+
+    demo_cmd = commands.add_parser(
+        "demo", help="serve a forum filled with synthetic demo data (SQLite in DATA_DIR/demo)"
+    )
+    demo_cmd.add_argument("--host", default="127.0.0.1")
+    demo_cmd.add_argument("--port", type=int, default=8000)
+    demo_cmd.add_argument("--seed", type=int, default=7, help="random seed for the data")
+    demo_cmd.set_defaults(handler=cmd_demo)
+
+    migrate_cmd = commands.add_parser("migrate", help="apply pending database migrations")
+    migrate_cmd.set_defaults(handler=cmd_migrate)
+
+    seed_cmd = commands.add_parser("seed", help="bulk-generate synthetic threads and posts")
+    seed_cmd.add_argument("--threads", type=int, default=1000)
+    seed_cmd.add_argument("--replies-per-thread", type=int, default=5)
+    seed_cmd.add_argument("--seed", type=int, default=7, help="random seed for the data")
+    seed_cmd.set_defaults(handler=cmd_seed)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.load()
+    except (ConfigurationError, ValueError) as exc:
+        sys.exit(f"offramp: configuration error: {exc}")
+    args.handler(settings, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Settings: one frozen object built from ``OFFRAMP_*`` environment variables.
+
+Nothing here runs at import time. ``Settings.load()`` reads the environment once
+(the CLI does this); tests build ``Settings(...)`` with their own values.
+Every field's description is the documentation: the README's configuration
+table is checked against it by ``tests/test_docs.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the settings cannot make a safe, working server."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OFFRAMP_", frozen=True, extra="forbid")
+
+    env: Environment = Field(
+        Environment.development,
+        description="`development` or `production`. Production requires a secret key and "
+        "marks cookies `Secure`.",
+    )
+    data_dir: Path = Field(
+        Path("data"),
+        description="Directory for the embedded SQLite database and, in development, the "
+        "generated secret key.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="`sqlite:///path/to/file.sqlite3` or `postgresql://user@host:port/db`. "
+        "Default: `offramp.sqlite3` in the data directory.",
+    )
+    secret_key: str | None = Field(
+        None,
+        description="Secret for pseudonyms and signatures (at least 32 characters). Required "
+        "in production; in development generated once into `DATA_DIR/secret_key` (mode 0600).",
+    )
+    secret_key_file: Path | None = Field(
+        None,
+        description="Read the secret key from this file instead (for container secrets).",
+    )
+    demo: bool = Field(
+        False,
+        description="Label every page as showing synthetic demo data (set by `offramp demo`).",
+    )
+    page_cache_seconds: int = Field(
+        30,
+        ge=0,
+        le=3600,
+        description="How long anonymous pages are served from the in-process cache; any write "
+        "invalidates it at once. 0 turns the cache off.",
+    )
+    max_request_bytes: int = Field(
+        256 * 1024,
+        ge=16 * 1024,
+        le=8 * 1024 * 1024,
+        description="Largest request body accepted; larger ones get 413.",
+    )
+    sqlite_pool_size: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Connections kept open per process to the SQLite database.",
+    )
+    postgres_pool_size: int = Field(
+        10,
+        ge=1,
+        le=200,
+        description="Connections per process in the PostgreSQL pool.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError(
+                "must start with sqlite:/// or postgresql:// "
+                "(e.g. sqlite:///data/offramp.sqlite3)"
+            )
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    # -- derived values -------------------------------------------------------
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.production
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'offramp.sqlite3'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite:///")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.resolved_database_url.removeprefix("sqlite:///"))
+
+    @property
+    def key(self) -> bytes:
+        """The secret key as bytes; ``load()`` guarantees it is present."""
+        if not self.secret_key:
+            raise ConfigurationError("no secret key: build settings with Settings.load()")
+        return self.secret_key.encode()
+
+    # -- construction ---------------------------------------------------------
+
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """Read ``OFFRAMP_*`` variables, apply overrides, then settle the secret key."""
+        settings = cls(**overrides)  # type: ignore[arg-type]
+        return settings.with_secret_key()
+
+    def with_secret_key(self) -> Settings:
+        if self.secret_key:
+            return self
+        if self.secret_key_file:
+            try:
+                key = self.secret_key_file.read_text().strip()
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"OFFRAMP_SECRET_KEY_FILE={self.secret_key_file} cannot be read: {exc}"
+                ) from None
+            return self.model_copy(update={"secret_key": type(self)._long_enough(key)})
+        if self.is_production:
+            raise ConfigurationError(
+                "OFFRAMP_SECRET_KEY (or OFFRAMP_SECRET_KEY_FILE) must be set in production: "
+                "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        return self.model_copy(update={"secret_key": _development_key(self.data_dir)})
+
+
+def _development_key(data_dir: Path) -> str:
+    """Create the development key once, readable by its owner only, and reuse it.
+
+    The key is written to a private temporary file and hard-linked into place, so
+    several workers starting together all end up with the same complete key.
+    """
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = data_dir / f".secret_key.{secrets.token_hex(8)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another worker won the race: use its key
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

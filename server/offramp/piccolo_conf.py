@@ -1,0 +1,17 @@
+"""Piccolo's configuration: the app registry, and the engine bound from Settings.
+
+``DB`` is not created at import time: it is whatever ``offramp.db.bind()`` bound
+(the CLI, the app factory and the tests call it with their own Settings).
+"""
+
+from piccolo.conf.apps import AppRegistry
+
+APP_REGISTRY = AppRegistry(apps=["offramp.forum.piccolo_app"])
+
+
+def __getattr__(name: str):
+    if name == "DB":
+        from offramp.db import current_engine
+
+        return current_engine()
+    raise AttributeError(name)

@@ -1,0 +1,280 @@
+"""The web layer's shared parts: templates, static files, security headers,
+cross-site form protection, error responses and the anonymous page cache."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Response
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from offramp.config import Settings
+from offramp.errors import OfframpError
+
+log = logging.getLogger("offramp")
+
+
+def frontend_dir() -> Path:
+    """``frontend/`` inside the installed wheel, or beside ``server/`` in a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "frontend", here.parent.parent / "frontend"):
+        if (candidate / "templates").is_dir():
+            return candidate
+    raise RuntimeError("frontend/ (templates and static files) is missing from the install")
+
+
+# -- templates and static files ------------------------------------------------
+
+
+def _day(value: date) -> str:
+    return value.strftime("%-d %b %Y")
+
+
+def template_config(settings: Settings) -> TemplateConfig:
+    def setup(engine: JinjaTemplateEngine) -> None:
+        env = engine.engine
+        env.globals["demo"] = settings.demo
+        env.filters["day"] = _day
+        env.trim_blocks = True
+        env.lstrip_blocks = True
+
+    return TemplateConfig(
+        directory=frontend_dir() / "templates",
+        engine=JinjaTemplateEngine,
+        engine_callback=setup,
+    )
+
+
+def static_router():
+    return create_static_files_router(
+        path="/static",
+        directories=[frontend_dir() / "static"],
+        name="static",
+        include_in_schema=False,
+    )
+
+
+def page(template: str, status_code: int = 200, personal: bool = False, **context: Any) -> Template:
+    """A rendered page. ``personal`` pages (keys, forms echoing input) are never stored."""
+    headers = {"Cache-Control": "no-store"} if personal else None
+    return Template(template_name=template, context=context, status_code=status_code,
+                    headers=headers)
+
+
+# -- security headers -----------------------------------------------------------
+
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+
+
+class SecurityHeadersMiddleware:
+    """Adds SPEC §3.7's headers to every response, errors and static files included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+                if "cache-control" not in headers:
+                    headers["cache-control"] = "no-cache"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# -- cross-site request forgery ---------------------------------------------------
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def cross_site_reason(request: Request) -> str | None:
+    """Why an HTML form submission must be refused as cross-site, or None.
+
+    Pages carry no per-reader token (so anonymous pages can be cached whole);
+    instead every form POST must show it came from our own pages: browsers send
+    ``Sec-Fetch-Site`` (or at least ``Origin``) and a page elsewhere cannot forge
+    either. The JSON API is exempt: it takes no cookies and only JSON bodies.
+    """
+    if request.method in SAFE_METHODS or request.url.path.startswith("/api/"):
+        return None
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return None if fetch_site in ("same-origin", "none") else "it came from another site"
+    origin = request.headers.get("origin")
+    if origin is None:
+        return "the browser did not say where it came from (no Origin header)"
+    host = request.headers.get("host", "")
+    if origin.split("://", 1)[-1] != host:
+        return "it came from another site"
+    return None
+
+
+class CrossSiteFormGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request: Request = Request(scope)
+            reason = cross_site_reason(request)
+            if reason:
+                response = Response(
+                    content=f"Form refused: {reason}. Submit forms from this site's pages.",
+                    status_code=403,
+                    media_type="text/plain",
+                    headers={"cache-control": "no-store"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+# -- errors -------------------------------------------------------------------------
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.startswith("/schema")
+
+
+def error_response(request: Request, status: int, code: str, message: str,
+                   field: str | None = None) -> Response:
+    if _wants_json(request):
+        return Response(
+            content={"error": {"code": code, "message": message, "field": field}},
+            status_code=status,
+            headers={"cache-control": "no-store"},
+        )
+    return page("error.html", status_code=status, personal=True, status=status,
+                message=message, field=field)
+
+
+def handle_offramp_error(request: Request, exc: OfframpError) -> Response:
+    return error_response(request, exc.status_code, exc.code, exc.message, exc.field)
+
+
+def handle_validation_error(request: Request, exc: ValidationException) -> Response:
+    """Litestar's parameter and body validation: name the field and what is allowed."""
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    first = extra[0] if extra and isinstance(extra[0], dict) else {}
+    field = first.get("key") or None
+    if field:
+        message = f"{field}: {first.get('message', 'is not valid')}"
+        return error_response(request, 422, "invalid", message, str(field))
+    detail = str(exc.detail or "The request could not be read.")
+    return error_response(request, 400, "bad_request", detail, None)
+
+
+def handle_http_error(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if status >= 500:
+        return handle_internal_error(request, exc)
+    code = _HTTP_CODES.get(status, "error")
+    message = {
+        404: "Nothing lives at this address.",
+        405: f"{request.method} is not allowed here.",
+        413: "The request is too large.",
+    }.get(status, str(exc.detail))
+    return error_response(request, status, code, message, None)
+
+
+def handle_internal_error(request: Request, exc: Exception) -> Response:
+    # Log what failed, never who asked: no address, headers or query string.
+    log.error("internal error on %s %s", request.method, request.scope.get("route_handler")
+              and request.scope["route_handler"].paths, exc_info=exc)
+    return error_response(
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "Something went wrong on our side. Nothing you sent was half-saved: try again.",
+    )
+
+
+EXCEPTION_HANDLERS = {
+    OfframpError: handle_offramp_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_error,
+    Exception: handle_internal_error,
+}
+
+
+# -- anonymous page cache -------------------------------------------------------------
+
+
+class ContentGeneration:
+    """A number that every successful write moves on. Cached pages are keyed by it,
+    so a write makes every cached page stale at once (old entries then expire)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def bump(self) -> None:
+        self.value += 1
+
+    def cache_key(self, request: Request) -> str:
+        # Litestar asks for the key when it looks up and again when it stores. Fix it
+        # at the look-up, so a page rendered from data read before a write is stored
+        # under the old generation (where nobody looks) rather than the new one.
+        key = request.scope.get("offramp_cache_key")  # type: ignore[typeddict-item]
+        if key is None:
+            key = f"{self.value}:{request.url.path}?{request.url.query}"
+            request.scope["offramp_cache_key"] = key  # type: ignore[typeddict-unknown-key]
+        return key
+
+
+class InvalidateOnWrite:
+    """Moves the content generation on after any successful unsafe request."""
+
+    def __init__(self, app: ASGIApp, generation: ContentGeneration) -> None:
+        self.app = app
+        self.generation = generation
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 400:
+                self.generation.bump()
+            await send(message)
+
+        await self.app(scope, receive, watch)
