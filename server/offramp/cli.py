@@ -50,7 +50,9 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # Workers are separate processes that read OFFRAMP_* themselves: hand them the
     # settings this command settled on (the demo's data directory, for instance).
     for name, value in settings.model_dump(exclude_none=True, exclude={"secret_key"}).items():
-        os.environ[f"OFFRAMP_{name.upper()}"] = str(value.value if hasattr(value, "value") else value)
+        os.environ[f"OFFRAMP_{name.upper()}"] = str(
+            value.value if hasattr(value, "value") else value
+        )
     uvicorn.run(
         "offramp.asgi:app",
         factory=True,
@@ -105,13 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--port", type=int, default=8000)
     serve_cmd.add_argument("--workers", type=int, default=1)
     serve_cmd.add_argument(
-        "--no-migrate", action="store_true",
+        "--no-migrate",
+        action="store_true",
         help="do not apply pending migrations first (when a separate job runs them)",
     )
     serve_cmd.set_defaults(handler=cmd_serve)
 
     demo_cmd = commands.add_parser(
-        "demo", help="serve a forum filled with synthetic demo data (SQLite in DATA_DIR/demo)"
+        "demo",
+        help="serve a forum filled with synthetic demo data (SQLite in DATA_DIR/demo)",
     )
     demo_cmd.add_argument("--host", default="127.0.0.1")
     demo_cmd.add_argument("--port", type=int, default=8000)

@@ -90,8 +90,7 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError(
-                "must start with sqlite:/// or postgresql:// "
-                "(e.g. sqlite:///data/offramp.sqlite3)"
+                "must start with sqlite:/// or postgresql:// (e.g. sqlite:///data/offramp.sqlite3)"
             )
         return value
 

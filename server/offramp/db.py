@@ -20,7 +20,12 @@ from urllib.parse import urlsplit
 import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.engine.sqlite import (
+    SQLiteEngine,
+    SQLiteTransaction,
+    TransactionType,
+    dict_factory,
+)
 from piccolo.table import Table
 
 from offramp.config import Settings
@@ -194,9 +199,7 @@ def bind(settings: Settings) -> Engine:
 
 async def open_pool(engine: Engine, settings: Settings) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(
-            min_size=1, max_size=settings.postgres_pool_size
-        )
+        await engine.start_connection_pool(min_size=1, max_size=settings.postgres_pool_size)
 
 
 async def close_pool(engine: Engine) -> None:

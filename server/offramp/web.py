@@ -67,8 +67,12 @@ def static_router():
 def page(template: str, status_code: int = 200, personal: bool = False, **context: Any) -> Template:
     """A rendered page. ``personal`` pages (keys, forms echoing input) are never stored."""
     headers = {"Cache-Control": "no-store"} if personal else None
-    return Template(template_name=template, context=context, status_code=status_code,
-                    headers=headers)
+    return Template(
+        template_name=template,
+        context=context,
+        status_code=status_code,
+        headers=headers,
+    )
 
 
 # -- security headers -----------------------------------------------------------
@@ -175,16 +179,23 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path.startswith("/schema")
 
 
-def error_response(request: Request, status: int, code: str, message: str,
-                   field: str | None = None) -> Response:
+def error_response(
+    request: Request, status: int, code: str, message: str, field: str | None = None
+) -> Response:
     if _wants_json(request):
         return Response(
             content={"error": {"code": code, "message": message, "field": field}},
             status_code=status,
             headers={"cache-control": "no-store"},
         )
-    return page("error.html", status_code=status, personal=True, status=status,
-                message=message, field=field)
+    return page(
+        "error.html",
+        status_code=status,
+        personal=True,
+        status=status,
+        message=message,
+        field=field,
+    )
 
 
 def handle_offramp_error(request: Request, exc: OfframpError) -> Response:
@@ -216,10 +227,18 @@ def handle_http_error(request: Request, exc: HTTPException) -> Response:
     return error_response(request, status, code, message, None)
 
 
+def handle_bad_encoding(request: Request, _exc: UnicodeDecodeError) -> Response:
+    return error_response(request, 400, "bad_encoding", "The request body is not valid UTF-8.")
+
+
 def handle_internal_error(request: Request, exc: Exception) -> Response:
     # Log what failed, never who asked: no address, headers or query string.
-    log.error("internal error on %s %s", request.method, request.scope.get("route_handler")
-              and request.scope["route_handler"].paths, exc_info=exc)
+    log.error(
+        "internal error on %s %s",
+        request.method,
+        request.scope.get("route_handler") and request.scope["route_handler"].paths,
+        exc_info=exc,
+    )
     return error_response(
         request,
         HTTP_500_INTERNAL_SERVER_ERROR,
@@ -232,6 +251,7 @@ EXCEPTION_HANDLERS = {
     OfframpError: handle_offramp_error,
     ValidationException: handle_validation_error,
     HTTPException: handle_http_error,
+    UnicodeDecodeError: handle_bad_encoding,
     Exception: handle_internal_error,
 }
 

@@ -11,18 +11,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-ADJECTIVES = (
+ADJECTIVES = tuple(
     "Amber Brisk Calm Candid Cedar Clear Coral Crisp Dawn Deep Dusky Even Fair Fern "
     "Frank Gentle Golden Grey Hazel Honest Ivory Jade Keen Kind Level Lucid Maple Mellow "
     "Mild Misty Noble Olive Open Pale Plain Quiet Rapid Russet Sage Silver Slate Steady "
-    "Stone Sunny Swift Tawny Teal Tidy Warm"
-).split()
-NOUNS = (
+    "Stone Sunny Swift Tawny Teal Tidy Warm".split()
+)
+NOUNS = tuple(
     "Alder Aspen Badger Beacon Birch Bison Brook Canyon Cedar Comet Crane Delta Dune "
     "Egret Falcon Finch Fjord Glade Grove Harbor Hare Heron Ibis Island Juniper Kestrel "
     "Lark Linden Lynx Marten Meadow Mesa Otter Owl Pine Plover Quail Raven Reef Ridge "
-    "Robin Sparrow Spruce Summit Swan Thrush Valley Willow Wren"
-).split()
+    "Robin Sparrow Spruce Summit Swan Thrush Valley Willow Wren".split()
+)
 
 
 def pseudonym(secret: bytes, author_ref: str, thread_id: str, op_ref: str) -> str:

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 from pydantic import ValidationError
 
@@ -61,7 +62,7 @@ class ForumPages(Controller):
     include_in_schema = False
 
     @get("/", cache=CACHED, name="home")
-    async def home(self, forum: Forum) -> Any:
+    async def home(self, forum: NamedDependency[Forum]) -> Any:
         return page(
             "forum/home.html",
             latest=await forum.threads(limit=20),
@@ -70,7 +71,12 @@ class ForumPages(Controller):
         )
 
     @get("/c/{slug:str}", cache=CACHED, name="category")
-    async def category(self, forum: Forum, slug: str, after: str | None = None) -> Any:
+    async def category(
+        self,
+        forum: NamedDependency[Forum],
+        slug: FromPath[str],
+        after: FromQuery[str | None] = None,
+    ) -> Any:
         category = await forum.category(slug)
         return page(
             "forum/category.html",
@@ -82,14 +88,16 @@ class ForumPages(Controller):
     @get("/threads/{thread_id:str}", cache=CACHED, name="thread")
     async def thread(
         self,
-        forum: Forum,
-        thread_id: str,
-        page_number: Annotated[int, Parameter(query="page", ge=1, le=100_000)] = 1,
+        forum: NamedDependency[Forum],
+        thread_id: FromPath[str],
+        page_number: Annotated[int, QueryParameter(name="page", ge=1, le=100_000)] = 1,
     ) -> Any:
         return page("forum/thread.html", view=await forum.thread_page(thread_id, page_number))
 
     @get("/new", name="new_thread")
-    async def new_thread(self, forum: Forum, category: str | None = None) -> Any:
+    async def new_thread(
+        self, forum: NamedDependency[Forum], category: FromQuery[str | None] = None
+    ) -> Any:
         return page(
             "forum/new_thread.html",
             categories=await forum.categories(),
@@ -100,7 +108,7 @@ class ForumPages(Controller):
         )
 
     @post("/new", name="create_thread")
-    async def create_thread(self, request: Request, forum: Forum) -> Any:
+    async def create_thread(self, request: Request, forum: NamedDependency[Forum]) -> Any:
         form = await read_form(request)
         values = {
             "title": _text(form, "title"),
@@ -132,15 +140,20 @@ class ForumPages(Controller):
         )
 
     @get("/threads/{thread_id:str}/reply", name="reply_form")
-    async def reply_form(self, forum: Forum, thread_id: str) -> Any:
+    async def reply_form(self, forum: NamedDependency[Forum], thread_id: FromPath[str]) -> Any:
         thread = await forum.thread(thread_id)
         return page("forum/reply.html", thread=thread, values={}, errors={}, preview=None)
 
     @post("/threads/{thread_id:str}/reply", name="create_reply")
-    async def create_reply(self, request: Request, forum: Forum, thread_id: str) -> Any:
+    async def create_reply(
+        self, request: Request, forum: NamedDependency[Forum], thread_id: FromPath[str]
+    ) -> Any:
         thread = await forum.thread(thread_id)
         form = await read_form(request)
-        values = {"body": _text(form, "body"), "author_key": _optional(form, "author_key")}
+        values = {
+            "body": _text(form, "body"),
+            "author_key": _optional(form, "author_key"),
+        }
         errors: dict[str, str] = {}
         preview = None
         try:
@@ -188,12 +201,14 @@ class ForumPages(Controller):
         )
 
     @get("/posts/{post_id:str}/manage", name="manage_post")
-    async def manage(self, forum: Forum, post_id: str) -> Any:
+    async def manage(self, forum: NamedDependency[Forum], post_id: FromPath[str]) -> Any:
         post = await forum.post(post_id)
         return page("forum/manage.html", post=post, errors={})
 
     @post("/posts/{post_id:str}/edit", name="edit_post")
-    async def edit(self, request: Request, forum: Forum, post_id: str) -> Any:
+    async def edit(
+        self, request: Request, forum: NamedDependency[Forum], post_id: FromPath[str]
+    ) -> Any:
         form = await read_form(request)
         key = _text(form, "edit_key")
         try:
@@ -202,12 +217,24 @@ class ForumPages(Controller):
             if exc.status_code == 404:
                 raise
             post = await forum.post(post_id)
-            return page("forum/manage.html", status_code=exc.status_code, personal=True,
-                        post=post, errors={"edit_key": exc.message})
+            return page(
+                "forum/manage.html",
+                status_code=exc.status_code,
+                personal=True,
+                post=post,
+                errors={"edit_key": exc.message},
+            )
         if "body" not in form:  # arriving from the key form: show the text to edit
             source = await forum.post_source(post_id, key)
-            return page("forum/edit.html", personal=True, post=post, key=key,
-                        values=source, errors={}, preview=None)
+            return page(
+                "forum/edit.html",
+                personal=True,
+                post=post,
+                key=key,
+                values=source,
+                errors={},
+                preview=None,
+            )
         values = {"body": _text(form, "body"), "title": _optional(form, "title")}
         errors: dict[str, str] = {}
         preview = None
@@ -223,11 +250,21 @@ class ForumPages(Controller):
             if exc.status_code == 404:
                 raise
             errors = {exc.field or "form": exc.message}
-        return page("forum/edit.html", status_code=422 if errors else 200, personal=True,
-                    post=post, key=key, values=values, errors=errors, preview=preview)
+        return page(
+            "forum/edit.html",
+            status_code=422 if errors else 200,
+            personal=True,
+            post=post,
+            key=key,
+            values=values,
+            errors=errors,
+            preview=preview,
+        )
 
     @post("/posts/{post_id:str}/delete", name="delete_post")
-    async def delete(self, request: Request, forum: Forum, post_id: str) -> Any:
+    async def delete(
+        self, request: Request, forum: NamedDependency[Forum], post_id: FromPath[str]
+    ) -> Any:
         form = await read_form(request)
         key = _text(form, "edit_key")
         try:
@@ -236,25 +273,41 @@ class ForumPages(Controller):
             if exc.status_code == 404:
                 raise
             post = await forum.post(post_id)
-            return page("forum/manage.html", status_code=exc.status_code, personal=True,
-                        post=post, errors={"edit_key": exc.message})
+            return page(
+                "forum/manage.html",
+                status_code=exc.status_code,
+                personal=True,
+                post=post,
+                errors={"edit_key": exc.message},
+            )
         if form.get("confirm") != "yes":
             return page("forum/delete.html", personal=True, post=post, key=key)
         deleted = await forum.delete_post(post_id, key)
         return Redirect(path=deleted.url, status_code=303)
 
     @get("/entities", cache=CACHED, name="entities")
-    async def entities(self, forum: Forum, kind: str | None = None) -> Any:
+    async def entities(
+        self, forum: NamedDependency[Forum], kind: FromQuery[str | None] = None
+    ) -> Any:
         if kind not in (None, "employer", "program", "certification"):
             kind = None
         return page("forum/entities.html", entities=await forum.entities(kind), kind=kind)
 
     @get("/entities/{slug:str}", cache=CACHED, name="entity")
-    async def entity(self, forum: Forum, slug: str, after: str | None = None) -> Any:
+    async def entity(
+        self,
+        forum: NamedDependency[Forum],
+        slug: FromPath[str],
+        after: FromQuery[str | None] = None,
+    ) -> Any:
         entity = await forum.entity(slug)
         listing = await forum.threads(entity=await forum.entity_id(slug), cursor=after)
-        return page("forum/entity.html", entity=entity, listing=listing,
-                    first_page=after is None)
+        return page(
+            "forum/entity.html",
+            entity=entity,
+            listing=listing,
+            first_page=after is None,
+        )
 
     @get("/about", cache=CACHED, name="about")
     async def about(self) -> Any:
@@ -262,5 +315,11 @@ class ForumPages(Controller):
 
 
 def _key_page(edit_key: str, post: schemas.PostRead, title: str) -> Any:
-    return page("forum/edit_key.html", status_code=201, personal=True, edit_key=edit_key,
-                post=post, title=title)
+    return page(
+        "forum/edit_key.html",
+        status_code=201,
+        personal=True,
+        edit_key=edit_key,
+        post=post,
+        title=title,
+    )

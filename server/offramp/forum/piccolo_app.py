@@ -4,7 +4,14 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from offramp.forum.tables import Category, Entity, EntityAlias, Post, PostRevision, Thread
+from offramp.forum.tables import (
+    Category,
+    Entity,
+    EntityAlias,
+    Post,
+    PostRevision,
+    Thread,
+)
 
 APP_CONFIG = AppConfig(
     app_name="forum",

@@ -23,30 +23,78 @@ BATCH = 400
 
 ENTITIES = [
     # kind, name, aliases, description
-    ("employer", "Northbridge Utilization Review", ["Northbridge UR", "NBUR"],
-     "A utilization-management company hiring physician reviewers and physician advisors."),
-    ("employer", "Calder Health Plan", ["Calder"],
-     "A regional payer with medical director roles."),
-    ("employer", "Meridian Therapeutics", ["Meridian"],
-     "A mid-size pharma company with medical affairs and MSL teams."),
-    ("employer", "Lumen Clinical Research", ["Lumen CRO"],
-     "A contract research organisation hiring for clinical development and drug safety."),
-    ("employer", "Parallax Health", ["Parallax"],
-     "A health-tech startup building clinical decision support."),
-    ("employer", "Harborview Medical Communications", ["Harborview MedComms"],
-     "A medical writing and communications agency."),
-    ("program", "Physician Pivot Accelerator", ["PPA", "Pivot Accelerator"],
-     "A paid group coaching program promising non-clinical placement."),
-    ("program", "White Coat Exit Academy", ["WCEA"],
-     "An online course with a private job board for members."),
-    ("program", "Nonclinical Launchpad Mastermind", ["Launchpad Mastermind"],
-     "A high-ticket mastermind with one-to-one coaching calls."),
-    ("program", "MedAffairs Bootcamp", [],
-     "A six-week course preparing physicians for medical affairs interviews."),
-    ("certification", "Physician Advisor Certificate", ["PA certificate"],
-     "A certificate course for utilization review and physician advisor work."),
-    ("certification", "Clinical Informatics Fundamentals", ["CI Fundamentals"],
-     "An introductory informatics certificate."),
+    (
+        "employer",
+        "Northbridge Utilization Review",
+        ["Northbridge UR", "NBUR"],
+        "A utilization-management company hiring physician reviewers and physician advisors.",
+    ),
+    (
+        "employer",
+        "Calder Health Plan",
+        ["Calder"],
+        "A regional payer with medical director roles.",
+    ),
+    (
+        "employer",
+        "Meridian Therapeutics",
+        ["Meridian"],
+        "A mid-size pharma company with medical affairs and MSL teams.",
+    ),
+    (
+        "employer",
+        "Lumen Clinical Research",
+        ["Lumen CRO"],
+        "A contract research organisation hiring for clinical development and drug safety.",
+    ),
+    (
+        "employer",
+        "Parallax Health",
+        ["Parallax"],
+        "A health-tech startup building clinical decision support.",
+    ),
+    (
+        "employer",
+        "Harborview Medical Communications",
+        ["Harborview MedComms"],
+        "A medical writing and communications agency.",
+    ),
+    (
+        "program",
+        "Physician Pivot Accelerator",
+        ["PPA", "Pivot Accelerator"],
+        "A paid group coaching program promising non-clinical placement.",
+    ),
+    (
+        "program",
+        "White Coat Exit Academy",
+        ["WCEA"],
+        "An online course with a private job board for members.",
+    ),
+    (
+        "program",
+        "Nonclinical Launchpad Mastermind",
+        ["Launchpad Mastermind"],
+        "A high-ticket mastermind with one-to-one coaching calls.",
+    ),
+    (
+        "program",
+        "MedAffairs Bootcamp",
+        [],
+        "A six-week course preparing physicians for medical affairs interviews.",
+    ),
+    (
+        "certification",
+        "Physician Advisor Certificate",
+        ["PA certificate"],
+        "A certificate course for utilization review and physician advisor work.",
+    ),
+    (
+        "certification",
+        "Clinical Informatics Fundamentals",
+        ["CI Fundamentals"],
+        "An introductory informatics certificate.",
+    ),
 ]
 
 TITLES = {
@@ -146,9 +194,7 @@ class _Bodies:
     def build(cls, rng: random.Random, count: int = 60) -> _Bodies:
         threads = []
         for _ in range(count):
-            text = "\n\n".join(
-                [rng.choice(OPENERS), *rng.sample(MIDDLES, 2), rng.choice(CLOSERS)]
-            )
+            text = "\n\n".join([rng.choice(OPENERS), *rng.sample(MIDDLES, 2), rng.choice(CLOSERS)])
             threads.append((text, render_markdown(text)))
         replies = [(text, render_markdown(text)) for text in REPLIES]
         return cls(threads, replies)
@@ -165,8 +211,15 @@ async def ensure_entities() -> list[dict]:
             entity_id = new_id()
             slug = alias_key(name).replace(" ", "-")
             await Entity.insert(
-                Entity(id=entity_id, kind=kind, name=name, slug=slug, description=description,
-                       aliases="\n".join(aliases), created_at=now)
+                Entity(
+                    id=entity_id,
+                    kind=kind,
+                    name=name,
+                    slug=slug,
+                    description=description,
+                    aliases="\n".join(aliases),
+                    created_at=now,
+                )
             )
             keys = {alias_key(text) for text in [name, slug, *aliases]}
             await EntityAlias.insert(*[EntityAlias(entity=entity_id, key=key) for key in keys])
@@ -203,9 +256,7 @@ async def seed_forum(
     entity_counts: dict[str, int] = {}
 
     for _ in range(threads):
-        category = rng.choices(
-            list(TITLES), weights=[30, 25, 30, 10, 5], k=1
-        )[0]
+        category = rng.choices(list(TITLES), weights=[30, 25, 30, 10, 5], k=1)[0]
         candidates = by_kind.get(category, [])
         entity = rng.choice(candidates) if candidates else None
         title = rng.choice(TITLES[category]).format(entity=entity["name"] if entity else "")
@@ -231,18 +282,38 @@ async def seed_forum(
                     authors.append(post_id)
                 text, html = rng.choice(bodies.replies)
             post_rows.append(
-                Post(id=post_id, thread=thread_id, seq=seq, author_ref=author, body_md=text,
-                     body_html=html, key_hash=new_edit_key()[1], created_at=moment,
-                     updated_at=moment)
+                Post(
+                    id=post_id,
+                    thread=thread_id,
+                    seq=seq,
+                    author_ref=author,
+                    body_md=text,
+                    body_html=html,
+                    key_hash=new_edit_key()[1],
+                    created_at=moment,
+                    updated_at=moment,
+                )
             )
             revision_rows.append(
-                PostRevision(post=post_id, number=1, title=title if seq == 1 else None,
-                             body_md=text, created_at=moment)
+                PostRevision(
+                    post=post_id,
+                    number=1,
+                    title=title if seq == 1 else None,
+                    body_md=text,
+                    created_at=moment,
+                )
             )
         thread_rows.append(
-            Thread(id=thread_id, title=title, category=category,
-                   entity=entity["id"] if entity else None, op_ref=op_id,
-                   post_count=count + 1, created_at=started, last_activity=moment)
+            Thread(
+                id=thread_id,
+                title=title,
+                category=category,
+                entity=entity["id"] if entity else None,
+                op_ref=op_id,
+                post_count=count + 1,
+                created_at=started,
+                last_activity=moment,
+            )
         )
         if len(post_rows) >= BATCH:
             made["threads"] += len(thread_rows)

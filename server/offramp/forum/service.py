@@ -18,10 +18,24 @@ from piccolo.columns.combination import WhereRaw
 from offramp.anonymity.editkeys import clean_key, hash_key, key_matches, new_edit_key
 from offramp.anonymity.pseudonyms import pseudonym
 from offramp.db import write_transaction
-from offramp.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from offramp.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthorized,
+)
 from offramp.forum import schemas
 from offramp.forum.render import render_markdown
-from offramp.forum.tables import Category, Entity, EntityAlias, Post, PostRevision, Thread
+from offramp.forum.tables import (
+    Category,
+    Entity,
+    EntityAlias,
+    Post,
+    PostRevision,
+    Thread,
+)
 from offramp.ids import new_id, this_hour
 
 POSTS_PER_PAGE = 30
@@ -80,7 +94,11 @@ class Forum:
         if cursor:
             last_activity, thread_id = _decode_cursor(cursor)
             query = query.where(
-                WhereRaw("(last_activity, id) < ({}, {})", last_activity, thread_id)
+                WhereRaw(
+                    "(forum_thread.last_activity, forum_thread.id) < ({}, {})",
+                    last_activity,
+                    thread_id,
+                )
             )
         rows = await query.order_by(Thread.last_activity, Thread.id, ascending=False).limit(
             limit + 1
@@ -152,9 +170,11 @@ class Forum:
 
     async def resolve_entity(self, text: str) -> str:
         """The id of the entity whose slug, name or alias is ``text``."""
-        row = await EntityAlias.select(EntityAlias.entity).where(
-            EntityAlias.key == alias_key(text)
-        ).first()
+        row = (
+            await EntityAlias.select(EntityAlias.entity)
+            .where(EntityAlias.key == alias_key(text))
+            .first()
+        )
         if row is None:
             raise Invalid(
                 f"No employer, program or certification is called '{text}'. Pick one from "
@@ -186,8 +206,13 @@ class Forum:
             )
             await self._insert_post(post_id, thread_id, 1, post_id, data.body, key_hash, now)
             await PostRevision.insert(
-                PostRevision(post=post_id, number=1, title=data.title, body_md=data.body,
-                             created_at=now)
+                PostRevision(
+                    post=post_id,
+                    number=1,
+                    title=data.title,
+                    body_md=data.body,
+                    created_at=now,
+                )
             )
             if entity_id:
                 await Entity.update({Entity.thread_count: Entity.thread_count + 1}).where(
@@ -206,7 +231,10 @@ class Forum:
         async with write_transaction():
             thread = await (
                 Thread.update(
-                    {Thread.post_count: Thread.post_count + 1, Thread.last_activity: now}
+                    {
+                        Thread.post_count: Thread.post_count + 1,
+                        Thread.last_activity: now,
+                    }
                 )
                 .where(Thread.id == thread_id, Thread.status == "published")
                 .where(Thread.locked == False)  # noqa: E712 (a SQL comparison)
@@ -236,7 +264,8 @@ class Forum:
                 raise Conflict("This post was deleted and cannot be edited.", code="deleted")
             if data.title is not None and post["seq"] != 1:
                 raise Invalid(
-                    "Only the opening post of a thread can change its title.", field="title"
+                    "Only the opening post of a thread can change its title.",
+                    field="title",
                 )
             updated = await (
                 Post.update(
@@ -260,9 +289,7 @@ class Forum:
                 )
             )
             if data.title is not None:
-                await Thread.update({Thread.title: data.title}).where(
-                    Thread.id == post["thread"]
-                )
+                await Thread.update({Thread.title: data.title}).where(Thread.id == post["thread"])
         return await self.post(post_id)
 
     async def delete_post(self, post_id: str, raw_key: str | None) -> schemas.PostRead:
@@ -345,7 +372,8 @@ class Forum:
         )
         if row is None:
             raise Forbidden(
-                "That edit key does not belong to a post in this thread.", field="author_key"
+                "That edit key does not belong to a post in this thread.",
+                field="author_key",
             )
         return row["author_ref"]
 
@@ -440,10 +468,12 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         moment = datetime.fromisoformat(stamp)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadRequest(
-            "The cursor is not valid: use the `next` value of a previous page.", field="cursor"
+            "The cursor is not valid: use the `next` value of a previous page.",
+            field="cursor",
         ) from None
     if moment.tzinfo is None or len(thread_id) > 12:
         raise BadRequest(
-            "The cursor is not valid: use the `next` value of a previous page.", field="cursor"
+            "The cursor is not valid: use the `next` value of a previous page.",
+            field="cursor",
         )
     return moment, thread_id

@@ -1,16 +1,18 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from offramp.ids import new_id
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import Boolean
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
+
+from offramp.ids import new_id
 
 
 class Category(Table, tablename="forum_category", schema=None):
@@ -79,9 +81,7 @@ DESCRIPTION = "initial tables"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="forum", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="forum", description=DESCRIPTION)
 
     manager.add_table(
         class_name="PostRevision",
@@ -104,17 +104,11 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Entity", tablename="forum_entity", schema=None, columns=None
-    )
+    manager.add_table(class_name="Entity", tablename="forum_entity", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Thread", tablename="forum_thread", schema=None, columns=None
-    )
+    manager.add_table(class_name="Thread", tablename="forum_thread", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Post", tablename="forum_post", schema=None, columns=None
-    )
+    manager.add_table(class_name="Post", tablename="forum_post", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="PostRevision",

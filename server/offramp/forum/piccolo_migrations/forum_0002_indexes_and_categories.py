@@ -20,14 +20,31 @@ INDEXES = [
 ]
 
 CATEGORIES = [
-    ("employers", "Employers & roles", "Who hires physicians for non-clinical work, and what "
-     "the roles are really like.", 1),
-    ("interviews", "Interviews", "How the interviews went: stages, questions, outcomes and the "
-     "reasons given.", 2),
-    ("coaching", "Coaching, courses & boards", "Paid coaching programs, courses, certifications "
-     "and membership boards: what they cost and what they delivered.", 3),
-    ("getting-started", "Getting started", "First steps, finances, contracts and questions "
-     "before leaving clinical practice.", 4),
+    (
+        "employers",
+        "Employers & roles",
+        "Who hires physicians for non-clinical work, and what the roles are really like.",
+        1,
+    ),
+    (
+        "interviews",
+        "Interviews",
+        "How the interviews went: stages, questions, outcomes and the reasons given.",
+        2,
+    ),
+    (
+        "coaching",
+        "Coaching, courses & boards",
+        "Paid coaching programs, courses, certifications "
+        "and membership boards: what they cost and what they delivered.",
+        3,
+    ),
+    (
+        "getting-started",
+        "Getting started",
+        "First steps, finances, contracts and questions before leaving clinical practice.",
+        4,
+    ),
     ("off-topic", "Off-topic", "Everything else.", 5),
 ]
 
