@@ -24,7 +24,7 @@ from offramp.web import (
     ContentGeneration,
     CrossSiteFormGuard,
     InvalidateOnWrite,
-    SecurityHeadersMiddleware,
+    add_security_headers,
     static_router,
     template_config,
 )
@@ -66,8 +66,8 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
     return Litestar(
         route_handlers=[ForumPages, ForumApi, healthz, static_router()],
         dependencies={"forum": Provide(lambda: forum, use_cache=True, sync_to_thread=False)},
+        before_send=[add_security_headers],
         middleware=[
-            SecurityHeadersMiddleware,
             CrossSiteFormGuard,
             DefineMiddleware(InvalidateOnWrite, generation=generation),
         ],

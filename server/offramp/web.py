@@ -72,6 +72,7 @@ def page(template: str, status_code: int = 200, personal: bool = False, **contex
         context=context,
         status_code=status_code,
         headers=headers,
+        media_type="text/html",
     )
 
 
@@ -89,27 +90,15 @@ SECURITY_HEADERS = {
 }
 
 
-class SecurityHeadersMiddleware:
-    """Adds SPEC §3.7's headers to every response, errors and static files included."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
-                if "cache-control" not in headers:
-                    headers["cache-control"] = "no-cache"
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+async def add_security_headers(message: Message, _scope: Scope) -> None:
+    """SPEC §3.7's headers on every response: pages, API, static files, and the
+    errors Litestar raises before any route or middleware runs (unknown paths)."""
+    if message["type"] == "http.response.start":
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in SECURITY_HEADERS.items():
+            headers[name] = value
+        if "cache-control" not in headers:
+            headers["cache-control"] = "no-cache"
 
 
 # -- cross-site request forgery ---------------------------------------------------
@@ -139,6 +128,20 @@ def cross_site_reason(request: Request) -> str | None:
     return None
 
 
+async def _plain_response(send: Send, status: int, text: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": text.encode()})
+
+
 class CrossSiteFormGuard:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -148,13 +151,9 @@ class CrossSiteFormGuard:
             request: Request = Request(scope)
             reason = cross_site_reason(request)
             if reason:
-                response = Response(
-                    content=f"Form refused: {reason}. Submit forms from this site's pages.",
-                    status_code=403,
-                    media_type="text/plain",
-                    headers={"cache-control": "no-store"},
+                await _plain_response(
+                    send, 403, f"Form refused: {reason}. Submit forms from this site's pages."
                 )
-                await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
