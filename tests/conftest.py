@@ -13,10 +13,12 @@ import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import pytest
 from litestar.testing import TestClient
 
@@ -61,8 +63,8 @@ class Backend:
             shutil.copyfile(self.workdir / "template.sqlite3", path)
             return f"sqlite:///{path}"
         name = f"offramp_t_{secrets.token_hex(6)}"
-        asyncio.run(
-            _pg_execute(self.admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        run_async(
+            pg_execute(self.admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
         )
         return _with_database(self.admin_url, name)
 
@@ -73,7 +75,14 @@ class Backend:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
             return
         name = urlsplit(url).path.lstrip("/")
-        asyncio.run(_pg_execute(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_async(pg_execute(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def run_async(coroutine):
+    """Run a coroutine to completion from sync code, even while pytest-asyncio's
+    loop is running (fixtures may be set up from inside an async test)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _with_database(url: str, name: str) -> str:
@@ -81,9 +90,7 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-async def _pg_execute(url: str | None, statement: str) -> None:
-    import asyncpg
-
+async def pg_execute(url: str | None, statement: str) -> None:
     connection = await asyncpg.connect(url)
     try:
         await connection.execute(statement)
@@ -105,7 +112,7 @@ async def _migrate(url: str, data_dir: Path) -> None:
 def backend(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Backend]:
     workdir = tmp_path_factory.mktemp("databases")
     if request.config.getoption("--db") == "sqlite":
-        asyncio.run(_migrate(f"sqlite:///{workdir / 'template.sqlite3'}", workdir))
+        run_async(_migrate(f"sqlite:///{workdir / 'template.sqlite3'}", workdir))
         yield Backend("sqlite", workdir)
         return
     admin_url = os.environ.get("OFFRAMP_TEST_POSTGRES_URL")
@@ -116,15 +123,15 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Backen
         pytest.skip(message)
     template = f"offramp_tpl_{secrets.token_hex(4)}"
     try:
-        asyncio.run(_pg_execute(admin_url, f'CREATE DATABASE "{template}"'))
-    except (OSError, Exception) as exc:  # noqa: BLE001 - any failure to reach the server
+        run_async(pg_execute(admin_url, f'CREATE DATABASE "{template}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
         message = f"PostgreSQL at {admin_url} is unreachable: {exc}"
         if running_in_ci():
             pytest.fail(message)
         pytest.skip(message)
-    asyncio.run(_migrate(_with_database(admin_url, template), workdir))
+    run_async(_migrate(_with_database(admin_url, template), workdir))
     yield Backend("postgres", workdir, admin_url=admin_url, template=template)
-    asyncio.run(_pg_execute(admin_url, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+    run_async(pg_execute(admin_url, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -152,3 +159,9 @@ async def forum(settings: Settings) -> AsyncIterator[Forum]:
         yield Forum(secret=settings.key)
     finally:
         await db.close_pool(engine)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests last: they are the slowest, and Playwright's sync API keeps an
+    event loop running in this thread while its browser is open."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

@@ -31,8 +31,8 @@ class Settings(BaseSettings):
 
     env: Environment = Field(
         Environment.development,
-        description="`development` or `production`. Production requires a secret key and "
-        "marks cookies `Secure`.",
+        description="`development` or `production`. Production refuses to start without a "
+        "secret key.",
     )
     data_dir: Path = Field(
         Path("data"),
@@ -175,3 +175,23 @@ def _development_key(data_dir: Path) -> str:
         finally:
             tmp.unlink()
     return path.read_text().strip()
+
+
+def markdown_table() -> str:
+    """The README's configuration table, generated from the fields above.
+
+    ``python -m offramp.config`` prints it; ``tests/test_docs.py`` checks the README
+    holds exactly this.
+    """
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, StrEnum):
+            default = default.value
+        shown = "—" if default is None else f"`{default}`"
+        rows.append(f"| `OFFRAMP_{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

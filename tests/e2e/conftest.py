@@ -117,7 +117,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"e2e tests need a browser: {reason}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Headless Debian Chromium driven by Playwright (its own download does not work here)."""
     if not CHROMIUM.exists():
