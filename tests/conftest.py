@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -137,8 +138,27 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Backen
 @pytest.fixture
 def settings(backend: Backend, tmp_path: Path) -> Iterator[Settings]:
     url = backend.fresh_url()
-    yield Settings(database_url=url, data_dir=tmp_path, secret_key=TEST_SECRET)
+    # Tests act faster and more often than people: the limits and the minimum form
+    # time are switched off here and switched on by the tests about them.
+    yield Settings(
+        database_url=url,
+        data_dir=tmp_path,
+        secret_key=TEST_SECRET,
+        rate_limits="off",
+        form_min_seconds=0,
+    )
     backend.drop(url)
+
+
+def form_token(client: TestClient) -> str:
+    """A fresh signed form token, as a browser gets it with any form page."""
+    page = client.get("/new").text
+    return re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+
+
+def submit(client: TestClient, url: str, data: dict, **kwargs):
+    """Post a form the way a browser does: with the form's token and an empty honeypot."""
+    return client.post(url, data={"form_token": form_token(client), **data}, **kwargs)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from litestar import Litestar, get
@@ -15,6 +16,9 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.stores.memory import MemoryStore
 
 from offramp import __version__, db
+from offramp.anonymity.abuse import AbuseControl
+from offramp.anonymity.ratelimit import RateLimiter, parse_limits
+from offramp.anonymity.stores import make_store
 from offramp.config import Settings
 from offramp.forum.api import ForumApi
 from offramp.forum.pages import ForumPages
@@ -29,6 +33,8 @@ from offramp.web import (
     template_config,
 )
 
+log = logging.getLogger("offramp")
+
 
 @get("/healthz", include_in_schema=False, cache=False)
 async def healthz() -> dict[str, str]:
@@ -42,6 +48,16 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
     settings = settings.with_secret_key()
     engine = db.bind(settings)
     forum = Forum(secret=settings.key)
+    store = make_store(settings.redis_url)
+    guard = AbuseControl(
+        secret=settings.key,
+        limiter=RateLimiter(store, parse_limits(settings.rate_limits)),
+        store=store,
+        trusted_proxies=settings.trusted_proxies,
+        form_min_seconds=settings.form_min_seconds,
+        proof_of_work_enabled=settings.proof_of_work,
+        pow_max_number=settings.proof_of_work_cost,
+    )
     generation = ContentGeneration()
     page_store = MemoryStore()
 
@@ -55,24 +71,32 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
                 raise RuntimeError(
                     f"the database needs migrating ({len(pending)} pending): run `offramp migrate`"
                 )
-            sweeper = asyncio.create_task(_sweep_expired(page_store))
+            background = [
+                asyncio.create_task(_sweep_expired(page_store)),
+                asyncio.create_task(_publish_delayed_posts(forum, generation)),
+            ]
             try:
                 yield
             finally:
-                sweeper.cancel()
+                for task in background:
+                    task.cancel()
         finally:
+            await store.close()
             await db.close_pool(engine)
 
     return Litestar(
         route_handlers=[ForumPages, ForumApi, healthz, static_router()],
-        dependencies={"forum": Provide(lambda: forum, use_cache=True, sync_to_thread=False)},
+        dependencies={
+            "forum": Provide(lambda: forum, use_cache=True, sync_to_thread=False),
+            "guard": Provide(lambda: guard, use_cache=True, sync_to_thread=False),
+        },
         before_send=[add_security_headers],
         middleware=[
             CrossSiteFormGuard,
             DefineMiddleware(InvalidateOnWrite, generation=generation),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        template_config=template_config(settings),
+        template_config=template_config(settings, guard.form_token),
         response_cache_config=ResponseCacheConfig(
             default_expiration=settings.page_cache_seconds or None,
             key_builder=generation.cache_key,
@@ -94,8 +118,20 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         lifespan=[lifespan],
         logging_config=None,
         debug=False,
-        state={"settings": settings, "generation": generation},
+        state={"settings": settings, "generation": generation, "guard": guard},
     )
+
+
+async def _publish_delayed_posts(forum: Forum, generation: ContentGeneration) -> None:
+    """Publish delayed posts when their hour comes. The state lives in the database,
+    so a restart loses nothing; running on several instances at once is safe."""
+    while True:
+        try:
+            if await forum.publish_due():
+                generation.bump()
+        except Exception:  # a failed round is retried next minute, never fatal
+            log.exception("publishing delayed posts failed")
+        await asyncio.sleep(60)
 
 
 async def _sweep_expired(store: MemoryStore, every_s: float = 60.0) -> None:

@@ -70,6 +70,38 @@ class Settings(BaseSettings):
         le=8 * 1024 * 1024,
         description="Largest request body accepted; larger ones get 413.",
     )
+    rate_limits: str = Field(
+        "on",
+        description="`on` (the defaults), `off` (load tests and benchmarks only), or overrides "
+        "such as `thread=5/3600,reply=30/3600` (ACTION=COUNT/SECONDS).",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "`X-Forwarded-For` is believed. Empty: the header is ignored.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="`redis://host:port/db` for rate-limit buckets, the daily salt and spent "
+        "proof-of-work challenges shared by several workers. Default: process memory.",
+    )
+    proof_of_work: bool = Field(
+        True,
+        description="Offer proof-of-work challenges to JavaScript clients; a solved one earns the "
+        "normal writing limits, without one they are halved. `false` for load tests.",
+    )
+    proof_of_work_cost: int = Field(
+        50_000,
+        ge=1_000,
+        le=10_000_000,
+        description="Largest number a proof-of-work challenge may hide (work grows with it).",
+    )
+    form_min_seconds: float = Field(
+        3.0,
+        ge=0,
+        le=60,
+        description="A form submitted faster than this after it was served is treated as a bot.",
+    )
     sqlite_pool_size: int = Field(
         4,
         ge=1,
@@ -92,6 +124,22 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must start with sqlite:/// or postgresql:// (e.g. sqlite:///data/offramp.sqlite3)"
             )
+        return value
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _limits_parse(cls, value: str) -> str:
+        from offramp.anonymity.ratelimit import parse_limits
+
+        parse_limits(value)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        from offramp.anonymity.ratelimit import parse_networks
+
+        parse_networks(value)
         return value
 
     @field_validator("secret_key")
@@ -188,7 +236,7 @@ def markdown_table() -> str:
         default = field.default
         if isinstance(default, StrEnum):
             default = default.value
-        shown = "—" if default is None else f"`{default}`"
+        shown = "—" if default is None else "(empty)" if default == "" else f"`{default}`"
         rows.append(f"| `OFFRAMP_{name.upper()}` | {shown} | {field.description} |")
     return "\n".join(rows)
 

@@ -6,7 +6,7 @@
 
 from piccolo.conf.apps import AppRegistry
 
-APP_REGISTRY = AppRegistry(apps=["offramp.forum.piccolo_app"])
+APP_REGISTRY = AppRegistry(apps=["offramp.forum.piccolo_app", "offramp.anonymity.piccolo_app"])
 
 
 def __getattr__(name: str):

@@ -4,6 +4,7 @@ cross-site form protection, error responses and the anonymous page cache."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,12 @@ def _day(value: date) -> str:
     return value.strftime("%-d %b %Y")
 
 
-def template_config(settings: Settings) -> TemplateConfig:
+def template_config(settings: Settings, form_token: Callable[[], str]) -> TemplateConfig:
     def setup(engine: JinjaTemplateEngine) -> None:
         env = engine.engine
         env.globals["demo"] = settings.demo
+        env.globals["form_token"] = form_token
+        env.globals["proof_of_work"] = settings.proof_of_work
         env.filters["day"] = _day
         env.trim_blocks = True
         env.lstrip_blocks = True
@@ -179,15 +182,21 @@ def _wants_json(request: Request) -> bool:
 
 
 def error_response(
-    request: Request, status: int, code: str, message: str, field: str | None = None
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
+    headers = {"cache-control": "no-store", **(headers or {})}
     if _wants_json(request):
         return Response(
             content={"error": {"code": code, "message": message, "field": field}},
             status_code=status,
-            headers={"cache-control": "no-store"},
+            headers=headers,
         )
-    return page(
+    template = page(
         "error.html",
         status_code=status,
         personal=True,
@@ -195,10 +204,14 @@ def error_response(
         message=message,
         field=field,
     )
+    template.headers.update(headers)
+    return template
 
 
 def handle_offramp_error(request: Request, exc: OfframpError) -> Response:
-    return error_response(request, exc.status_code, exc.code, exc.message, exc.field)
+    retry_after = getattr(exc, "retry_after_s", None)
+    headers = {"retry-after": str(retry_after)} if retry_after else None
+    return error_response(request, exc.status_code, exc.code, exc.message, exc.field, headers)
 
 
 def handle_validation_error(request: Request, exc: ValidationException) -> Response:
@@ -223,7 +236,8 @@ def handle_http_error(request: Request, exc: HTTPException) -> Response:
         405: f"{request.method} is not allowed here.",
         413: "The request is too large.",
     }.get(status, str(exc.detail))
-    return error_response(request, status, code, message, None)
+    # Keep the headers Litestar attaches, e.g. the `Allow` a 405 must carry (RFC 9110).
+    return error_response(request, status, code, message, None, exc.headers)
 
 
 def handle_bad_encoding(request: Request, _exc: UnicodeDecodeError) -> Response:

@@ -71,7 +71,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {key: value for key, value in os.environ.items() if not key.startswith("OFFRAMP_")}
-    env.update({"OFFRAMP_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "OFFRAMP_DATA_DIR": str(data_dir),
+            "PYTHONUNBUFFERED": "1",
+            # A test types faster than a person: no minimum form time, no rate limits.
+            "OFFRAMP_FORM_MIN_SECONDS": "0",
+            "OFFRAMP_RATE_LIMITS": "off",
+        }
+    )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [

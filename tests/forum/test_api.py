@@ -237,7 +237,7 @@ def test_responses_carry_no_internal_author_reference(client: TestClient):
 
 def test_preview_renders_and_stores_nothing(client: TestClient):
     response = client.post("/api/v1/preview", json={"body": "**bold**"})
-    assert response.json() == {"html": "<p><strong>bold</strong></p>\n"}
+    assert response.json() == {"html": "<p><strong>bold</strong></p>\n", "findings": []}
     assert client.get("/api/v1/threads").json()["threads"] == []
 
 

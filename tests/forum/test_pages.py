@@ -9,7 +9,7 @@ from litestar.testing import TestClient
 
 from offramp.app import create_app
 
-from ..conftest import ORIGIN, pg_execute, run_async
+from ..conftest import ORIGIN, pg_execute, run_async, submit
 
 
 def publish_thread(
@@ -18,8 +18,10 @@ def publish_thread(
     body: str = "Hours are *predictable*.",
     category: str = "employers",
 ) -> dict:
-    response = client.post(
-        "/new", data={"title": title, "category": category, "body": body, "action": "publish"}
+    response = submit(
+        client,
+        "/new",
+        data={"title": title, "category": category, "body": body, "action": "publish"},
     )
     assert response.status_code == 201, response.text
     key = re.search(r'id="edit-key" type="text" readonly value="([^"]+)"', response.text)
@@ -55,7 +57,8 @@ def test_reading_pages_answer(client: TestClient):
 
 
 def test_preview_shows_the_rendering_and_publishes_nothing(client: TestClient):
-    response = client.post(
+    response = submit(
+        client,
         "/new",
         data={
             "title": "Preview only please",
@@ -72,8 +75,8 @@ def test_preview_shows_the_rendering_and_publishes_nothing(client: TestClient):
 
 
 def test_validation_errors_are_shown_next_to_their_field(client: TestClient):
-    response = client.post(
-        "/new", data={"title": "Hi", "category": "", "body": "", "action": "publish"}
+    response = submit(
+        client, "/new", data={"title": "Hi", "category": "", "body": "", "action": "publish"}
     )
     assert response.status_code == 422
     assert 'id="title-error">must be at least 5 characters' in response.text
@@ -83,7 +86,8 @@ def test_validation_errors_are_shown_next_to_their_field(client: TestClient):
 
 
 def test_unknown_entity_is_a_form_error(client: TestClient):
-    response = client.post(
+    response = submit(
+        client,
         "/new",
         data={
             "title": "About someone unknown",
@@ -111,7 +115,8 @@ def test_key_page_is_private_and_offers_a_download(client: TestClient):
 
 def test_reply_as_op_edit_and_delete_with_the_key(client: TestClient):
     thread = publish_thread(client)
-    reply = client.post(
+    reply = submit(
+        client,
         thread["url"] + "/reply",
         data={"body": "An update from me.", "author_key": thread["key"], "action": "publish"},
     )
@@ -180,12 +185,12 @@ def test_cross_site_form_posts_are_refused(client: TestClient):
         {"Origin": ORIGIN, "Sec-Fetch-Site": "cross-site"},
         {"Origin": ORIGIN, "Sec-Fetch-Site": "same-site"},
     ):
-        response = client.post("/new", data=data, headers=headers)
+        response = submit(client, "/new", data=data, headers=headers)
         assert response.status_code == 403, headers
         assert "Form refused" in response.text
     del client.headers["Origin"]
-    assert client.post("/new", data=data).status_code == 403  # says nothing about its origin
-    same = client.post("/new", data=data, headers={"Sec-Fetch-Site": "same-origin"})
+    assert submit(client, "/new", data=data).status_code == 403  # says nothing about its origin
+    same = submit(client, "/new", data=data, headers={"Sec-Fetch-Site": "same-origin"})
     assert same.status_code == 201
     assert client.get("/api/v1/threads").json()["threads"][0]["title"] == "Forged from elsewhere"
 
@@ -261,7 +266,8 @@ def test_server_errors_show_no_internals(settings):
         assert response.status_code == 500
         assert response.json()["error"]["code"] == "internal_error"
         assert "Traceback" not in response.text and "forum_post_revision" not in response.text
-        page = broken.post(
+        page = submit(
+            broken,
             "/new",
             data={
                 "title": "Will not work",

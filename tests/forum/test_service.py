@@ -11,7 +11,7 @@ import pytest
 from offramp.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from offramp.forum import schemas
 from offramp.forum.seed import ensure_entities
-from offramp.forum.service import POSTS_PER_PAGE, Forum
+from offramp.forum.service import POSTS_PER_PAGE, Author, Forum
 from offramp.forum.tables import Post, PostRevision, Thread
 from offramp.ids import this_hour
 
@@ -94,7 +94,7 @@ async def test_edit_makes_a_revision_and_marks_the_post_edited(forum: Forum):
     created = await make_thread(forum, body="First version")
     edited = await forum.edit_post(
         created.post.id,
-        created.edit_key,
+        Author(key=created.edit_key),
         schemas.PostUpdate(body="Second version", title="A better title"),
     )
     assert edited.edited
@@ -117,7 +117,7 @@ async def test_only_the_opening_post_can_change_the_title(forum: Forum):
     with pytest.raises(Invalid) as refused:
         await forum.edit_post(
             reply.post.id,
-            reply.edit_key,
+            Author(key=reply.edit_key),
             schemas.PostUpdate(body="x", title="New title here"),
         )
     assert refused.value.field == "title"
@@ -128,21 +128,23 @@ async def test_wrong_missing_and_foreign_keys_are_refused(forum: Forum):
     second = await make_thread(forum)
     update = schemas.PostUpdate(body="hijacked")
     with pytest.raises(Unauthorized):
-        await forum.edit_post(first.post.id, None, update)
+        await forum.edit_post(first.post.id, Author(), update)
     with pytest.raises(Forbidden):
-        await forum.edit_post(first.post.id, "not-the-key", update)
+        await forum.edit_post(first.post.id, Author(key="not-the-key"), update)
     with pytest.raises(Forbidden):
-        await forum.edit_post(first.post.id, second.edit_key, update)
+        await forum.edit_post(first.post.id, Author(key=second.edit_key), update)
     with pytest.raises(NotFound):
-        await forum.edit_post("nosuchpost22", first.edit_key, update)
+        await forum.edit_post("nosuchpost22", Author(key=first.edit_key), update)
     assert (await forum.post(first.post.id)).body_html.startswith("<p>Opening post")
 
 
 async def test_delete_erases_text_and_history_but_keeps_the_thread(forum: Forum):
     created = await make_thread(forum)
     reply = await make_reply(forum, created.thread.id, body="still here")
-    await forum.edit_post(created.post.id, created.edit_key, schemas.PostUpdate(body="v2 secret"))
-    deleted = await forum.delete_post(created.post.id, created.edit_key)
+    await forum.edit_post(
+        created.post.id, Author(key=created.edit_key), schemas.PostUpdate(body="v2 secret")
+    )
+    deleted = await forum.delete_post(created.post.id, Author(key=created.edit_key))
     assert deleted.status == "deleted"
     assert deleted.body_html == ""
     row = await Post.select(Post.body_md, Post.body_html).where(Post.id == created.post.id).first()
@@ -152,7 +154,9 @@ async def test_delete_erases_text_and_history_but_keeps_the_thread(forum: Forum)
     assert [p.status for p in page.posts] == ["deleted", "published"]
     assert page.posts[1].id == reply.post.id
     with pytest.raises(Conflict):
-        await forum.edit_post(created.post.id, created.edit_key, schemas.PostUpdate(body="back"))
+        await forum.edit_post(
+            created.post.id, Author(key=created.edit_key), schemas.PostUpdate(body="back")
+        )
 
 
 async def test_two_edits_at_once_leave_a_consistent_history(forum: Forum):
@@ -160,7 +164,9 @@ async def test_two_edits_at_once_leave_a_consistent_history(forum: Forum):
     bodies = [f"concurrent version {n}" for n in range(6)]
     await asyncio.gather(
         *[
-            forum.edit_post(created.post.id, created.edit_key, schemas.PostUpdate(body=body))
+            forum.edit_post(
+                created.post.id, Author(key=created.edit_key), schemas.PostUpdate(body=body)
+            )
             for body in bodies
         ]
     )

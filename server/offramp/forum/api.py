@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from litestar import Controller, Request, delete, get, patch, post
@@ -9,6 +10,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Link, Operation
 from litestar.params import (
     FromPath,
     FromQuery,
@@ -17,10 +19,12 @@ from litestar.params import (
     QueryParameter,
 )
 
+from offramp.anonymity.abuse import POW_HEADER, AbuseControl
+from offramp.anonymity.detector import find_identifying_details
 from offramp.errors import ErrorBody
 from offramp.forum import schemas
 from offramp.forum.render import render_markdown
-from offramp.forum.service import THREADS_PER_PAGE, Forum
+from offramp.forum.service import THREADS_PER_PAGE, Author, Forum, Publishing
 
 
 def errors(*statuses: int) -> dict[int, ResponseSpec]:
@@ -33,12 +37,60 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         409: "The resource's state forbids this (deleted post, locked thread).",
         413: "The request body is too large.",
         415: "The body must be JSON (Content-Type: application/json).",
-        422: "A field is invalid; `field` names it.",
+        422: "A field is invalid; `field` names it. Code `identifying_details`: the text "
+        "seems to identify its author; see POST /api/v1/preview, then confirm or edit.",
+        429: "Too many requests of this kind from your connection; see Retry-After.",
     }
     return {
-        status: ResponseSpec(data_container=ErrorBody, description=words[status])
+        status: ResponseSpec(
+            data_container=ErrorBody, description=words[status], generate_examples=False
+        )
         for status in statuses
     }
+
+
+# -- OpenAPI links: where an answer leads, e.g. from a new post to editing it with its key.
+# Litestar's decorators take no links, so an Operation subclass adds them.
+
+NEW_KEY = "Bearer {$response.body#/edit_key}"
+SAME_KEY = "$request.header.Authorization"
+
+
+def post_links(post_id: str, key: str) -> dict[str, Link]:
+    """Links to reading the post ``post_id`` and, with its edit ``key``, to editing and
+    deleting it (both arguments are OpenAPI runtime expressions)."""
+    post = {"post_id": post_id}
+    keyed = {**post, "header.Authorization": key}
+    return {
+        "ReadPost": Link(operation_id="getPost", parameters=post),
+        "EditPost": Link(operation_id="editPost", parameters=keyed),
+        "DeletePost": Link(operation_id="deletePost", parameters=keyed),
+    }
+
+
+def linked(status: int, links: dict[str, Link]) -> type[Operation]:
+    """An OpenAPI operation whose ``status`` answer carries ``links``."""
+
+    @dataclass
+    class LinkedOperation(Operation):
+        def __post_init__(self) -> None:
+            assert self.responses is not None
+            self.responses[str(status)].links = links
+
+    return LinkedOperation
+
+
+NEW_THREAD = {"thread_id": "$response.body#/thread/id"}
+THREAD_CREATED = linked(
+    201,
+    {
+        "ReadThread": Link(operation_id="getThread", parameters=NEW_THREAD),
+        "Reply": Link(operation_id="createReply", parameters=NEW_THREAD),
+        **post_links("$response.body#/post/id", NEW_KEY),
+    },
+)
+POST_CREATED = linked(201, post_links("$response.body#/post/id", NEW_KEY))
+POST_EDITED = linked(200, post_links("$response.body#/id", SAME_KEY))
 
 
 EditKey = Annotated[
@@ -46,6 +98,16 @@ EditKey = Annotated[
     HeaderParameter(
         name="Authorization",
         description="`Bearer <edit_key>`: the key returned when the post was created.",
+        required=False,
+    ),
+]
+
+ProofOfWork = Annotated[
+    str | None,
+    HeaderParameter(
+        name=POW_HEADER,
+        description="Optional: a solved challenge from GET /api/v1/pow/challenge (ALTCHA, "
+        "base64 JSON). With it the normal writing limits apply; without, they are halved.",
         required=False,
     ),
 ]
@@ -71,12 +133,12 @@ class ForumApi(Controller):
     tags = ["forum"]
     before_request = require_json
 
-    @get("/categories", responses=errors(400))
+    @get("/categories", operation_id="listCategories", responses=errors(400))
     async def categories(self, forum: NamedDependency[Forum]) -> list[schemas.CategoryRead]:
         """The five fixed categories."""
         return await forum.categories()
 
-    @get("/entities", responses=errors(400))
+    @get("/entities", operation_id="listEntities", responses=errors(400, 422))
     async def entities(
         self,
         forum: NamedDependency[Forum],
@@ -85,13 +147,13 @@ class ForumApi(Controller):
         """Employers, programs and certifications that threads can be about."""
         return await forum.entities(kind)
 
-    @get("/entities/{slug:str}", responses=errors(400, 404))
+    @get("/entities/{slug:str}", operation_id="getEntity", responses=errors(400, 404))
     async def entity(
         self, forum: NamedDependency[Forum], slug: FromPath[str]
     ) -> schemas.EntityRead:
         return await forum.entity(slug)
 
-    @get("/threads", responses=errors(400, 404))
+    @get("/threads", operation_id="listThreads", responses=errors(400, 404, 422))
     async def threads(
         self,
         forum: NamedDependency[Forum],
@@ -113,15 +175,23 @@ class ForumApi(Controller):
         "/threads",
         status_code=201,
         cache_control=PRIVATE,
-        responses=errors(400, 404, 413, 415, 422),
+        operation_id="createThread",
+        operation_class=THREAD_CREATED,
+        responses=errors(400, 404, 413, 415, 422, 429),
     )
     async def create_thread(
-        self, forum: NamedDependency[Forum], data: JSONBody[schemas.ThreadCreate]
+        self,
+        request: Request,
+        forum: NamedDependency[Forum],
+        guard: NamedDependency[AbuseControl],
+        data: JSONBody[schemas.ThreadCreate],
+        proof: ProofOfWork = None,
     ) -> schemas.ThreadCreated:
         """Start a thread. The answer holds the edit key: it is shown only this once."""
-        return await forum.create_thread(data)
+        await guard.limit(request, "thread", await guard.proof_of_work(proof))
+        return await forum.create_thread(data, Author(), _publishing(data))
 
-    @get("/threads/{thread_id:str}", responses=errors(400, 404))
+    @get("/threads/{thread_id:str}", operation_id="getThread", responses=errors(400, 404, 422))
     async def thread(
         self,
         forum: NamedDependency[Forum],
@@ -135,18 +205,26 @@ class ForumApi(Controller):
         "/threads/{thread_id:str}/posts",
         status_code=201,
         cache_control=PRIVATE,
-        responses=errors(400, 403, 404, 409, 413, 415, 422),
+        operation_id="createReply",
+        operation_class=POST_CREATED,
+        responses=errors(400, 403, 404, 409, 413, 415, 422, 429),
     )
     async def reply(
         self,
+        request: Request,
         forum: NamedDependency[Forum],
+        guard: NamedDependency[AbuseControl],
         thread_id: FromPath[str],
         data: JSONBody[schemas.ReplyCreate],
+        proof: ProofOfWork = None,
     ) -> schemas.PostCreated:
         """Reply to a thread. The answer holds the reply's edit key, shown only once."""
-        return await forum.create_reply(thread_id, data)
+        await guard.limit(request, "reply", await guard.proof_of_work(proof))
+        if data.author_key:
+            await guard.limit(request, "edit_key")
+        return await forum.create_reply(thread_id, data, Author(), _publishing(data))
 
-    @get("/posts/{post_id:str}", responses=errors(400, 404))
+    @get("/posts/{post_id:str}", operation_id="getPost", responses=errors(400, 404))
     async def get_post(
         self, forum: NamedDependency[Forum], post_id: FromPath[str]
     ) -> schemas.PostRead:
@@ -155,39 +233,79 @@ class ForumApi(Controller):
     @patch(
         "/posts/{post_id:str}",
         cache_control=PRIVATE,
-        responses=errors(400, 401, 403, 404, 409, 413, 415, 422),
+        operation_id="editPost",
+        operation_class=POST_EDITED,
+        responses=errors(400, 401, 403, 404, 409, 413, 415, 422, 429),
     )
     async def edit_post(
         self,
+        request: Request,
         forum: NamedDependency[Forum],
+        guard: NamedDependency[AbuseControl],
         post_id: FromPath[str],
         data: JSONBody[schemas.PostUpdate],
         authorization: EditKey = None,
     ) -> schemas.PostRead:
         """Edit a post with its key; the post keeps its history and shows as edited."""
-        return await forum.edit_post(post_id, authorization, data)
+        await guard.limit(request, "edit_key")
+        return await forum.edit_post(post_id, Author(key=authorization), data)
 
     @delete(
         "/posts/{post_id:str}",
         status_code=200,
         cache_control=PRIVATE,
-        responses=errors(400, 401, 403, 404),
+        operation_id="deletePost",
+        responses=errors(400, 401, 403, 404, 429),
     )
     async def delete_post(
         self,
+        request: Request,
         forum: NamedDependency[Forum],
+        guard: NamedDependency[AbuseControl],
         post_id: FromPath[str],
         authorization: EditKey = None,
     ) -> schemas.PostRead:
         """Delete a post with its key: its text and history are erased, its place stays."""
-        return await forum.delete_post(post_id, authorization)
+        await guard.limit(request, "edit_key")
+        return await forum.delete_post(post_id, Author(key=authorization))
 
     @post(
         "/preview",
         status_code=200,
         cache_control=PRIVATE,
-        responses=errors(400, 413, 415, 422),
+        operation_id="preview",
+        responses=errors(400, 413, 415, 422, 429),
     )
-    async def preview(self, data: JSONBody[schemas.Preview]) -> schemas.PreviewRead:
-        """Render Markdown exactly as a post would be. Stores and logs nothing."""
-        return schemas.PreviewRead(html=render_markdown(data.body))
+    async def preview(
+        self,
+        request: Request,
+        guard: NamedDependency[AbuseControl],
+        data: JSONBody[schemas.Preview],
+    ) -> schemas.PreviewRead:
+        """Render Markdown exactly as a post would be, and list the details in it that may
+        identify its author. Stores and logs nothing."""
+        await guard.limit(request, "preview")
+        findings = [
+            schemas.FindingRead(kind=f.kind, start=f.start, end=f.end, message=f.message)
+            for f in find_identifying_details(data.body)
+        ]
+        return schemas.PreviewRead(html=render_markdown(data.body), findings=findings)
+
+    @get(
+        "/pow/challenge",
+        cache_control=PRIVATE,
+        operation_id="getPowChallenge",
+        responses=errors(400),
+    )
+    async def challenge(self, guard: NamedDependency[AbuseControl]) -> schemas.Challenge:
+        """A proof-of-work challenge (ALTCHA v1, SHA-256): find `number` ≤ `maxNumber` with
+        SHA-256(salt + number) = `challenge`, then send base64(JSON {algorithm, challenge,
+        number, salt, signature}) in the X-Proof-Of-Work header of one write. Each solution
+        is accepted once, within 20 minutes."""
+        return schemas.Challenge(**guard.challenge())
+
+
+def _publishing(data: schemas.ThreadCreate | schemas.ReplyCreate) -> Publishing:
+    return Publishing(
+        confirmed_findings=data.confirm_identifying_details, delay=data.delay_publication
+    )

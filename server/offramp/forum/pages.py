@@ -6,6 +6,7 @@ poster without JavaScript sees exactly what will be published first.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -15,10 +16,14 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 from pydantic import ValidationError
 
+from offramp.anonymity.abuse import POW_FIELD, AbuseControl, FormVerdict, RateLimited
+from offramp.anonymity.detector import Finding, find_identifying_details
+from offramp.anonymity.editkeys import new_edit_key
 from offramp.errors import OfframpError
 from offramp.forum import schemas
 from offramp.forum.render import render_markdown
-from offramp.forum.service import Forum
+from offramp.forum.service import Author, Forum, NeedsConfirmation, Publishing
+from offramp.ids import new_id, this_hour
 from offramp.web import page
 
 CACHED = True  # anonymous pages: served from the page cache, which writes invalidate
@@ -105,77 +110,91 @@ class ForumPages(Controller):
             values={"category": category or ""},
             errors={},
             preview=None,
+            findings=[],
         )
 
     @post("/new", name="create_thread")
-    async def create_thread(self, request: Request, forum: NamedDependency[Forum]) -> Any:
+    async def create_thread(
+        self,
+        request: Request,
+        forum: NamedDependency[Forum],
+        guard: NamedDependency[AbuseControl],
+    ) -> Any:
         form = await read_form(request)
         values = {
             "title": _text(form, "title"),
             "category": _text(form, "category"),
             "entity": _optional(form, "entity"),
             "body": _text(form, "body"),
+            **_publishing_values(form),
         }
-        errors: dict[str, str] = {}
-        preview = None
-        try:
-            data = schemas.ThreadCreate(**values)
-            if form.get("action") == "publish":
-                created = await forum.create_thread(data)
-                return _key_page(created.edit_key, created.post, created.thread.title)
-            preview = render_markdown(data.body)
-        except ValidationError as exc:
-            errors = form_errors(exc)
-        except OfframpError as exc:
-            errors = {exc.field or "form": exc.message}
+
+        async def publish(data: schemas.ThreadCreate) -> Any:
+            await guard.limit(request, "thread", await _proof(guard, form))
+            created = await forum.create_thread(data, author_of(request), _publishing(data))
+            return _key_page(created.edit_key, created.post, created.thread.title)
+
+        composed = await _compose(guard, form, schemas.ThreadCreate, values, publish)
+        if not isinstance(composed, Composed):
+            return composed
         return page(
             "forum/new_thread.html",
-            status_code=422 if errors else 200,
+            status_code=composed.status_code,
             personal=True,
             categories=await forum.categories(),
             entities=await forum.entities(),
             values=values,
-            errors=errors,
-            preview=preview,
+            errors=composed.errors,
+            preview=composed.preview,
+            findings=composed.findings,
+            marked=composed.marked,
         )
 
     @get("/threads/{thread_id:str}/reply", name="reply_form")
     async def reply_form(self, forum: NamedDependency[Forum], thread_id: FromPath[str]) -> Any:
         thread = await forum.thread(thread_id)
-        return page("forum/reply.html", thread=thread, values={}, errors={}, preview=None)
+        return page(
+            "forum/reply.html", thread=thread, values={}, errors={}, preview=None, findings=[]
+        )
 
     @post("/threads/{thread_id:str}/reply", name="create_reply")
     async def create_reply(
-        self, request: Request, forum: NamedDependency[Forum], thread_id: FromPath[str]
+        self,
+        request: Request,
+        forum: NamedDependency[Forum],
+        guard: NamedDependency[AbuseControl],
+        thread_id: FromPath[str],
     ) -> Any:
         thread = await forum.thread(thread_id)
         form = await read_form(request)
         values = {
             "body": _text(form, "body"),
             "author_key": _optional(form, "author_key"),
+            **_publishing_values(form),
         }
-        errors: dict[str, str] = {}
-        preview = None
-        try:
-            data = schemas.ReplyCreate(**values)
-            if form.get("action") == "publish":
-                created = await forum.create_reply(thread_id, data)
-                return _key_page(created.edit_key, created.post, thread.title)
-            preview = render_markdown(data.body)
-        except ValidationError as exc:
-            errors = form_errors(exc)
-        except OfframpError as exc:
-            if exc.status_code == 404:
-                raise
-            errors = {exc.field or "form": exc.message}
+
+        async def publish(data: schemas.ReplyCreate) -> Any:
+            await guard.limit(request, "reply", await _proof(guard, form))
+            if data.author_key:
+                await guard.limit(request, "edit_key")
+            created = await forum.create_reply(
+                thread_id, data, author_of(request), _publishing(data)
+            )
+            return _key_page(created.edit_key, created.post, thread.title)
+
+        composed = await _compose(guard, form, schemas.ReplyCreate, values, publish)
+        if not isinstance(composed, Composed):
+            return composed
         return page(
             "forum/reply.html",
-            status_code=422 if errors else 200,
+            status_code=composed.status_code,
             personal=True,
             thread=thread,
             values=values,
-            errors=errors,
-            preview=preview,
+            errors=composed.errors,
+            preview=composed.preview,
+            findings=composed.findings,
+            marked=composed.marked,
         )
 
     @post("/edit-key.txt", name="key_file")
@@ -202,88 +221,101 @@ class ForumPages(Controller):
 
     @get("/posts/{post_id:str}/manage", name="manage_post")
     async def manage(self, forum: NamedDependency[Forum], post_id: FromPath[str]) -> Any:
-        post = await forum.post(post_id)
-        return page("forum/manage.html", post=post, errors={})
+        return page("forum/manage.html", post=await forum.post_stub(post_id), errors={})
 
     @post("/posts/{post_id:str}/edit", name="edit_post")
     async def edit(
-        self, request: Request, forum: NamedDependency[Forum], post_id: FromPath[str]
+        self,
+        request: Request,
+        forum: NamedDependency[Forum],
+        guard: NamedDependency[AbuseControl],
+        post_id: FromPath[str],
     ) -> Any:
         form = await read_form(request)
         key = _text(form, "edit_key")
+        author = author_of(request, key)
+        await guard.limit(request, "edit_key")
         try:
-            post = await forum.check_key(post_id, key)
+            post = await forum.own_post(post_id, author)
         except OfframpError as exc:
             if exc.status_code == 404:
                 raise
-            post = await forum.post(post_id)
-            return page(
-                "forum/manage.html",
-                status_code=exc.status_code,
-                personal=True,
-                post=post,
-                errors={"edit_key": exc.message},
-            )
+            return _manage_with_error(await forum.post_stub(post_id), exc)
         if "body" not in form:  # arriving from the key form: show the text to edit
-            source = await forum.post_source(post_id, key)
             return page(
                 "forum/edit.html",
                 personal=True,
                 post=post,
                 key=key,
-                values=source,
+                values=await forum.post_source(post_id, author),
                 errors={},
                 preview=None,
+                findings=[],
             )
-        values = {"body": _text(form, "body"), "title": _optional(form, "title")}
-        errors: dict[str, str] = {}
-        preview = None
-        try:
-            data = schemas.PostUpdate(**values)
-            if form.get("action") == "publish":
-                saved = await forum.edit_post(post_id, key, data)
-                return Redirect(path=saved.url, status_code=303)
-            preview = render_markdown(data.body)
-        except ValidationError as exc:
-            errors = form_errors(exc)
-        except OfframpError as exc:
-            if exc.status_code == 404:
-                raise
-            errors = {exc.field or "form": exc.message}
+        values = {
+            "body": _text(form, "body"),
+            "title": _optional(form, "title"),
+            "confirm_identifying_details": form.get("confirm_identifying_details") == "yes",
+        }
+
+        async def publish(data: schemas.PostUpdate) -> Any:
+            saved = await forum.edit_post(post_id, author, data)
+            if saved.status in ("held", "scheduled"):
+                return page(
+                    "forum/edit.html",
+                    personal=True,
+                    post=saved,
+                    key=key,
+                    values=values,
+                    errors={},
+                    preview=None,
+                    findings=[],
+                    saved=True,
+                )
+            return Redirect(path=saved.url, status_code=303)
+
+        composed = await _compose(
+            guard, form, schemas.PostUpdate, values, publish, check_form=False
+        )
+        if not isinstance(composed, Composed):
+            return composed
         return page(
             "forum/edit.html",
-            status_code=422 if errors else 200,
+            status_code=composed.status_code,
             personal=True,
             post=post,
             key=key,
             values=values,
-            errors=errors,
-            preview=preview,
+            errors=composed.errors,
+            preview=composed.preview,
+            findings=composed.findings,
+            marked=composed.marked,
         )
 
     @post("/posts/{post_id:str}/delete", name="delete_post")
     async def delete(
-        self, request: Request, forum: NamedDependency[Forum], post_id: FromPath[str]
+        self,
+        request: Request,
+        forum: NamedDependency[Forum],
+        guard: NamedDependency[AbuseControl],
+        post_id: FromPath[str],
     ) -> Any:
         form = await read_form(request)
         key = _text(form, "edit_key")
+        author = author_of(request, key)
+        await guard.limit(request, "edit_key")
         try:
-            post = await forum.check_key(post_id, key)
+            post = await forum.own_post(post_id, author)
         except OfframpError as exc:
             if exc.status_code == 404:
                 raise
-            post = await forum.post(post_id)
-            return page(
-                "forum/manage.html",
-                status_code=exc.status_code,
-                personal=True,
-                post=post,
-                errors={"edit_key": exc.message},
-            )
+            return _manage_with_error(await forum.post_stub(post_id), exc)
         if form.get("confirm") != "yes":
             return page("forum/delete.html", personal=True, post=post, key=key)
-        deleted = await forum.delete_post(post_id, key)
-        return Redirect(path=deleted.url, status_code=303)
+        deleted = await forum.delete_post(post_id, author)
+        if deleted.status == "deleted" and post.status == "published":
+            return Redirect(path=deleted.url, status_code=303)
+        return page("forum/deleted.html", personal=True, post=deleted)
 
     @get("/entities", cache=CACHED, name="entities")
     async def entities(
@@ -312,6 +344,120 @@ class ForumPages(Controller):
     @get("/about", cache=CACHED, name="about")
     async def about(self) -> Any:
         return page("about.html")
+
+
+@dataclass
+class Composed:
+    """What a form page shows again: errors, a preview, and identifying details found
+    in the text (with the text cut into pieces so the findings can be marked)."""
+
+    errors: dict[str, str]
+    preview: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    marked: list[tuple[str, bool]] = field(default_factory=list)
+
+    @property
+    def status_code(self) -> int:
+        if self.errors.get("form", "").startswith("Too many"):
+            return 429
+        return 422 if self.errors else 200
+
+
+async def _compose(guard, form, model, values, publish, check_form=True) -> Any:
+    """The shared steps of every posting form: the bot checks, validation, the preview
+    with identifying-detail warnings, and — when asked to — publishing."""
+    if check_form:
+        verdict = guard.check_form(form)
+        if verdict is FormVerdict.BOT:
+            return _decoy_key_page()
+        if verdict is FormVerdict.EXPIRED:
+            return Composed(
+                {
+                    "form": "This form was open for too long or came from an old page. "
+                    "Check your text and submit it again."
+                }
+            )
+    try:
+        data = model(**values)
+    except ValidationError as exc:
+        return Composed(form_errors(exc))
+    title = values.get("title") or ""
+    findings = find_identifying_details(title) + find_identifying_details(data.body)
+    marked = highlight(data.body, find_identifying_details(data.body)) if findings else []
+    preview = render_markdown(data.body)
+    if form.get("action") != "publish":
+        return Composed({}, preview, findings, marked)
+    try:
+        return await publish(data)
+    except RateLimited as exc:
+        return Composed({"form": exc.message}, preview, findings, marked)
+    except NeedsConfirmation as exc:
+        return Composed({"confirm_identifying_details": exc.message}, preview, findings, marked)
+    except OfframpError as exc:
+        if exc.status_code == 404:
+            raise
+        return Composed({exc.field or "form": exc.message}, preview, findings, marked)
+
+
+def highlight(text: str, findings: list) -> list[tuple[str, bool]]:
+    """The text cut into (piece, is_finding) so a template can mark findings safely."""
+    pieces: list[tuple[str, bool]] = []
+    position = 0
+    for finding in findings:
+        pieces.append((text[position : finding.start], False))
+        pieces.append((text[finding.start : finding.end], True))
+        position = finding.end
+    pieces.append((text[position:], False))
+    return [piece for piece in pieces if piece[0]]
+
+
+def _publishing_values(form: FormMultiDict) -> dict[str, bool]:
+    return {
+        "confirm_identifying_details": form.get("confirm_identifying_details") == "yes",
+        "delay_publication": form.get("delay_publication") == "yes",
+    }
+
+
+def _publishing(data) -> Publishing:
+    return Publishing(
+        confirmed_findings=data.confirm_identifying_details, delay=data.delay_publication
+    )
+
+
+async def _proof(guard: AbuseControl, form: FormMultiDict) -> bool:
+    return await guard.proof_of_work(_text(form, POW_FIELD) or None)
+
+
+def author_of(request: Request, key: str | None = None) -> Author:
+    """Who is writing: the edit key sent with the form and/or the persona logged in."""
+    persona = request.scope.get("persona_id")  # type: ignore[typeddict-item]
+    return Author(key=key, persona_id=persona)
+
+
+def _manage_with_error(post: schemas.PostRead, exc: OfframpError) -> Any:
+    return page(
+        "forum/manage.html",
+        status_code=exc.status_code,
+        personal=True,
+        post=post,
+        errors={"edit_key": exc.message},
+    )
+
+
+def _decoy_key_page() -> Any:
+    """What a bot sees: a page like success. Nothing was stored."""
+    decoy = schemas.PostRead(
+        id=new_id(),
+        thread_id=new_id(),
+        number=1,
+        author="OP",
+        status="published",
+        body_html="",
+        edited=False,
+        created=this_hour().date(),
+        url=f"/threads/{new_id()}#p1",
+    )
+    return _key_page(new_edit_key()[0], decoy, "Your thread")
 
 
 def _key_page(edit_key: str, post: schemas.PostRead, title: str) -> Any:

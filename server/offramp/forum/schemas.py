@@ -13,7 +13,11 @@ BODY_MIN, BODY_MAX = 1, 20_000
 
 # Control characters (other than tab and newlines) and lone surrogates cannot be
 # stored faithfully in every database, and nobody types them on purpose.
-_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_FORBIDDEN = re.compile(rf"[{_CONTROL}\ud800-\udfff]")
+# The same rules in the OpenAPI document, as JSON Schema patterns for clients.
+_PRINTABLE = {"pattern": rf"^[^{_CONTROL}]*$"}
+_ONE_PRINTABLE_LINE = {"pattern": rf"^[^{_CONTROL}\n\r]*$"}
 
 
 def _printable(value: str) -> str:
@@ -39,12 +43,14 @@ Title = Annotated[
     StringConstraints(strip_whitespace=True, min_length=TITLE_MIN, max_length=TITLE_MAX),
     AfterValidator(_printable),
     AfterValidator(_one_line),
+    Field(json_schema_extra=_ONE_PRINTABLE_LINE),
 ]
 Body = Annotated[
     str,
     StringConstraints(min_length=BODY_MIN, max_length=BODY_MAX),
     AfterValidator(_printable),
     AfterValidator(_not_blank),
+    Field(json_schema_extra=_PRINTABLE),
 ]
 
 
@@ -55,7 +61,20 @@ class _Input(BaseModel):
 # -- input -------------------------------------------------------------------
 
 
-class ThreadCreate(_Input):
+class _Publishing(_Input):
+    confirm_identifying_details: bool = Field(
+        False,
+        description="Publish even though the text seems to contain identifying details (see "
+        "POST /api/v1/preview). Such posts are held for a moderator's review.",
+    )
+    delay_publication: bool = Field(
+        False,
+        description="Publish at a random hour within the next 1–24 hours instead of now, so "
+        "the time of posting cannot be matched to the time you were online.",
+    )
+
+
+class ThreadCreate(_Publishing):
     title: Title = Field(description=f"{TITLE_MIN}–{TITLE_MAX} characters, one line.")
     category: str = Field(description="A category slug from GET /api/v1/categories.")
     entity: str | None = Field(
@@ -67,7 +86,7 @@ class ThreadCreate(_Input):
     body: Body = Field(description=f"Markdown, {BODY_MIN}–{BODY_MAX} characters.")
 
 
-class ReplyCreate(_Input):
+class ReplyCreate(_Publishing):
     body: Body = Field(description=f"Markdown, {BODY_MIN}–{BODY_MAX} characters.")
     author_key: str | None = Field(
         None,
@@ -79,8 +98,13 @@ class ReplyCreate(_Input):
 
 class PostUpdate(_Input):
     body: Body = Field(description=f"Markdown, {BODY_MIN}–{BODY_MAX} characters.")
+    confirm_identifying_details: bool = Field(
+        False, description="As when creating: publish despite identifying-detail findings."
+    )
     title: Title | None = Field(
-        None, description="New thread title; only for the opening post of a thread."
+        None,
+        description="New thread title; only for the opening post of a thread.",
+        json_schema_extra=_ONE_PRINTABLE_LINE,  # Litestar drops it from inside the union
     )
 
 
@@ -131,7 +155,10 @@ class PostRead(BaseModel):
     thread_id: str
     number: int = Field(description="Position in the thread, 1 for the opening post.")
     author: str = Field(description='Thread-scoped pseudonym; "OP" for the thread\'s author.')
-    status: Literal["published", "deleted"]
+    status: Literal["published", "deleted", "held", "scheduled"] = Field(
+        description="held: awaits a moderator (identifying details); scheduled: delayed "
+        "publication. Only the post's author ever sees those two."
+    )
     body_html: str = Field(description="Sanitised HTML; empty when deleted.")
     edited: bool
     created: date
@@ -161,5 +188,25 @@ class PostCreated(BaseModel):
     edit_key: str = Field(description="Shown once. Keep it to edit or delete the post.")
 
 
+class FindingRead(BaseModel):
+    kind: Literal["email", "phone", "npi", "dea", "address", "handle"]
+    start: int = Field(description="Offset of the first character in the submitted text.")
+    end: int = Field(description="Offset just past the last character.")
+    message: str
+
+
 class PreviewRead(BaseModel):
     html: str
+    findings: list[FindingRead] = Field(
+        description="Details that may identify the author; empty when none were found."
+    )
+
+
+class Challenge(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    algorithm: str
+    challenge: str
+    maxNumber: int  # noqa: N815 - the ALTCHA wire format
+    salt: str
+    signature: str

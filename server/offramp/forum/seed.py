@@ -311,6 +311,7 @@ async def seed_forum(
                 entity=entity["id"] if entity else None,
                 op_ref=op_id,
                 post_count=count + 1,
+                reply_count=count,
                 created_at=started,
                 last_activity=moment,
             )

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import math
+import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from piccolo.columns.combination import WhereRaw
 
+from offramp.anonymity.detector import Finding, find_identifying_details
 from offramp.anonymity.editkeys import clean_key, hash_key, key_matches, new_edit_key
 from offramp.anonymity.pseudonyms import pseudonym
 from offramp.db import write_transaction
@@ -43,6 +47,43 @@ THREADS_PER_PAGE = 25
 ACTIVE_WINDOW = timedelta(days=7)
 
 DELETED_NOTICE = "[deleted by author]"
+PUBLIC_POST_STATUSES = ("published", "deleted")
+MAX_DELAY_HOURS = 24
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who is writing: proven by an edit key, by a persona's session, or neither."""
+
+    key: str | None = None
+    persona_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Publishing:
+    """How a new post is published (SPEC §3.5, §3.6)."""
+
+    confirmed_findings: bool = False
+    delay: bool = False
+    findings: list[Finding] = field(default_factory=list)
+
+
+class NeedsConfirmation(Invalid):
+    """The text seems to contain identifying details and the author has not confirmed."""
+
+    code = "identifying_details"
+
+    def __init__(self, findings: list[Finding]):
+        kinds = sorted({finding.kind for finding in findings})
+        super().__init__(
+            "This text seems to contain identifying details ("
+            + ", ".join(kinds)
+            + "). Remove them, or confirm to publish anyway: the post is then held until a "
+            "moderator has reviewed it.",
+            field="body",
+        )
+        self.findings = findings
+
 
 _THREAD_COLUMNS = (
     Thread.id,
@@ -53,6 +94,7 @@ _THREAD_COLUMNS = (
     Thread.entity.name.as_alias("entity_name"),
     Thread.entity.kind.as_alias("entity_kind"),
     Thread.post_count,
+    Thread.reply_count,
     Thread.locked,
     Thread.op_ref,
     Thread.created_at,
@@ -114,8 +156,8 @@ class Forum:
         rows = await (
             Thread.select(*_THREAD_COLUMNS)
             .where(Thread.status == "published", Thread.last_activity >= since)
-            .where(Thread.post_count > 1)
-            .order_by(Thread.post_count, ascending=False)
+            .where(Thread.reply_count > 0)
+            .order_by(Thread.reply_count, ascending=False)
             .order_by(Thread.id)
             .limit(limit)
         )
@@ -134,6 +176,7 @@ class Forum:
             Post.select()
             .where(Post.thread == thread_id, Post.seq > first)
             .where(Post.seq <= first + POSTS_PER_PAGE)
+            .where(Post.status.is_in(list(PUBLIC_POST_STATUSES)))
             .order_by(Post.seq)
         )
         return schemas.ThreadPage(
@@ -144,7 +187,24 @@ class Forum:
         )
 
     async def post(self, post_id: str) -> schemas.PostRead:
+        """A post as the public sees it: held and scheduled posts do not exist."""
         post = await self._post_row(post_id)
+        if post["status"] not in PUBLIC_POST_STATUSES:
+            raise NotFound("There is no such post.", field="post_id")
+        return await self._read(post)
+
+    async def post_stub(self, post_id: str) -> schemas.PostRead:
+        """Enough of a post to ask for its key: the whole post when it is public, else
+        only its number and day (its text stays private until the key is shown)."""
+        post = await self._post_row(post_id)
+        if post["status"] == "withdrawn":
+            raise NotFound("There is no such post.", field="post_id")
+        read = await self._read(post)
+        if post["status"] in PUBLIC_POST_STATUSES:
+            return read
+        return read.model_copy(update={"body_html": "", "author": "you"})
+
+    async def _read(self, post: dict) -> schemas.PostRead:
         thread = await Thread.select(Thread.op_ref).where(Thread.id == post["thread"]).first()
         return self._post(post, thread["op_ref"], _page_of(post["seq"]))
 
@@ -185,12 +245,41 @@ class Forum:
 
     # -- writing -------------------------------------------------------------
 
-    async def create_thread(self, data: schemas.ThreadCreate) -> schemas.ThreadCreated:
+    def check_findings(self, texts: list[str], publishing: Publishing) -> Publishing:
+        """Scan what will be published; refuse unconfirmed identifying details."""
+        findings = [finding for text in texts for finding in find_identifying_details(text)]
+        if findings and not publishing.confirmed_findings:
+            raise NeedsConfirmation(findings)
+        return Publishing(publishing.confirmed_findings, publishing.delay, findings)
+
+    def _status_for(self, publishing: Publishing, now: datetime) -> tuple[str, datetime | None]:
+        if publishing.findings:
+            return "held", None
+        if publishing.delay:
+            return "scheduled", now + timedelta(hours=secrets.randbelow(MAX_DELAY_HOURS) + 1)
+        return "published", None
+
+    def persona_ref(self, persona_id: str, thread_id: str) -> str:
+        """A persona's author reference inside one thread (unlinkable across threads)."""
+        digest = hmac.new(self.secret, f"persona|{persona_id}|{thread_id}".encode(), hashlib.sha256)
+        return digest.hexdigest()[:12]
+
+    async def create_thread(
+        self,
+        data: schemas.ThreadCreate,
+        author: Author = Author(),
+        publishing: Publishing = Publishing(),
+    ) -> schemas.ThreadCreated:
         await self.category(data.category)  # a clear 404 before anything is written
         entity_id = await self.resolve_entity(data.entity) if data.entity else None
+        publishing = self.check_findings([data.title, data.body], publishing)
         key, key_hash = new_edit_key()
         now = this_hour()
+        status, publish_at = self._status_for(publishing, now)
         thread_id, post_id = new_id(), new_id()
+        author_ref = (
+            self.persona_ref(author.persona_id, thread_id) if author.persona_id else post_id
+        )
         async with write_transaction():
             await Thread.insert(
                 Thread(
@@ -198,44 +287,59 @@ class Forum:
                     title=data.title,
                     category=data.category,
                     entity=entity_id,
-                    op_ref=post_id,
+                    op_ref=author_ref,
                     post_count=1,
+                    status=status,
                     created_at=now,
                     last_activity=now,
                 )
             )
-            await self._insert_post(post_id, thread_id, 1, post_id, data.body, key_hash, now)
+            await self._insert_post(
+                post_id,
+                thread_id,
+                1,
+                author_ref,
+                data.body,
+                key_hash,
+                now,
+                status=status,
+                publish_at=publish_at,
+                findings=publishing.findings,
+                persona_id=author.persona_id,
+            )
             await PostRevision.insert(
                 PostRevision(
-                    post=post_id,
-                    number=1,
-                    title=data.title,
-                    body_md=data.body,
-                    created_at=now,
+                    post=post_id, number=1, title=data.title, body_md=data.body, created_at=now
                 )
             )
-            if entity_id:
-                await Entity.update({Entity.thread_count: Entity.thread_count + 1}).where(
-                    Entity.id == entity_id
-                )
-        thread = await self.thread(thread_id)
-        return schemas.ThreadCreated(thread=thread, post=await self.post(post_id), edit_key=key)
+            if entity_id and status == "published":
+                await _count_thread_for_entity(entity_id)
+        post = await self._read(await self._post_row(post_id))
+        thread = _thread(await self._thread_row(thread_id, public=False))
+        return schemas.ThreadCreated(thread=thread, post=post, edit_key=key)
 
-    async def create_reply(self, thread_id: str, data: schemas.ReplyCreate) -> schemas.PostCreated:
+    async def create_reply(
+        self,
+        thread_id: str,
+        data: schemas.ReplyCreate,
+        author: Author = Author(),
+        publishing: Publishing = Publishing(),
+    ) -> schemas.PostCreated:
         author_key = clean_key(data.author_key) if data.author_key else None
-        if data.author_key and author_key is None:
+        if data.author_key and author_key is None and not author.persona_id:
             raise Forbidden("That is not an edit key.", field="author_key")
+        publishing = self.check_findings([data.body], publishing)
         key, key_hash = new_edit_key()
         now = this_hour()
+        status, publish_at = self._status_for(publishing, now)
+        visible = status == "published"
         post_id = new_id()
         async with write_transaction():
+            changes: dict = {Thread.post_count: Thread.post_count + 1}
+            if visible:
+                changes |= {Thread.reply_count: Thread.reply_count + 1, Thread.last_activity: now}
             thread = await (
-                Thread.update(
-                    {
-                        Thread.post_count: Thread.post_count + 1,
-                        Thread.last_activity: now,
-                    }
-                )
+                Thread.update(changes)
                 .where(Thread.id == thread_id, Thread.status == "published")
                 .where(Thread.locked == False)  # noqa: E712 (a SQL comparison)
                 .returning(Thread.post_count)
@@ -243,41 +347,110 @@ class Forum:
             if not thread:
                 await self._thread_row(thread_id)  # raises 404 if it does not exist
                 raise Conflict("This thread is locked: no new replies.", code="locked")
-            author_ref = post_id
-            if author_key:
+            if author.persona_id:
+                author_ref = self.persona_ref(author.persona_id, thread_id)
+            elif author_key:
                 author_ref = await self._author_ref_for_key(thread_id, author_key)
+            else:
+                author_ref = post_id
             seq = thread[0]["post_count"]
-            await self._insert_post(post_id, thread_id, seq, author_ref, data.body, key_hash, now)
+            await self._insert_post(
+                post_id,
+                thread_id,
+                seq,
+                author_ref,
+                data.body,
+                key_hash,
+                now,
+                status=status,
+                publish_at=publish_at,
+                findings=publishing.findings,
+                persona_id=author.persona_id,
+            )
             await PostRevision.insert(
                 PostRevision(post=post_id, number=1, body_md=data.body, created_at=now)
             )
-        return schemas.PostCreated(post=await self.post(post_id), edit_key=key)
+        post = await self._read(await self._post_row(post_id))
+        return schemas.PostCreated(post=post, edit_key=key)
+
+    async def publish_due(self, now: datetime | None = None) -> int:
+        """Publish every delayed post whose hour has come. Safe to run anywhere, any
+        number of times, concurrently: each post is claimed by one UPDATE."""
+        moment = this_hour(now)
+        due = await (
+            Post.select(Post.id)
+            .where(Post.status == "scheduled", Post.publish_at <= moment)
+            .limit(500)
+        )
+        published = 0
+        for row in due:
+            async with write_transaction():
+                claimed = await (
+                    Post.update({Post.status: "published"})
+                    .where(Post.id == row["id"], Post.status == "scheduled")
+                    .returning(Post.id, Post.thread, Post.seq, Post.publish_at)
+                )
+                if not claimed:
+                    continue  # another instance published it first
+                await self._made_visible(claimed[0])
+                published += 1
+        return published
+
+    async def _made_visible(self, post: dict) -> None:
+        """A post became public: it is dated now (its publication), and counted."""
+        when = post["publish_at"] or this_hour()
+        await Post.update(
+            {Post.created_at: when, Post.updated_at: when, Post.publish_at: None}
+        ).where(Post.id == post["id"])
+        if post["seq"] == 1:
+            thread = await (
+                Thread.update(
+                    {
+                        Thread.status: "published",
+                        Thread.created_at: when,
+                        Thread.last_activity: when,
+                    }
+                )
+                .where(Thread.id == post["thread"])
+                .returning(Thread.entity)
+            )
+            if thread and thread[0]["entity"]:
+                await _count_thread_for_entity(thread[0]["entity"])
+        else:
+            await Thread.update(
+                {Thread.reply_count: Thread.reply_count + 1, Thread.last_activity: when}
+            ).where(Thread.id == post["thread"])
 
     async def edit_post(
-        self, post_id: str, raw_key: str | None, data: schemas.PostUpdate
+        self, post_id: str, author: Author, data: schemas.PostUpdate
     ) -> schemas.PostRead:
         now = this_hour()
         html = render_markdown(data.body)
+        texts = [data.body] + ([data.title] if data.title else [])
+        findings = find_identifying_details("\n".join(texts))
+        if findings and not data.confirm_identifying_details:
+            raise NeedsConfirmation(findings)
         async with write_transaction():
-            post = await self._post_with_key(post_id, raw_key)
+            post = await self._authorised_post(post_id, author)
             if post["status"] == "deleted":
                 raise Conflict("This post was deleted and cannot be edited.", code="deleted")
             if data.title is not None and post["seq"] != 1:
                 raise Invalid(
-                    "Only the opening post of a thread can change its title.",
-                    field="title",
+                    "Only the opening post of a thread can change its title.", field="title"
                 )
+            changes: dict = {
+                Post.body_md: data.body,
+                Post.body_html: html,
+                Post.updated_at: now,
+                Post.revision_count: Post.revision_count + 1,
+            }
+            if findings:  # newly confirmed identifying details: back to review
+                changes |= {
+                    Post.findings: ",".join(sorted({f.kind for f in findings})),
+                    Post.status: "held",
+                }
             updated = await (
-                Post.update(
-                    {
-                        Post.body_md: data.body,
-                        Post.body_html: html,
-                        Post.updated_at: now,
-                        Post.revision_count: Post.revision_count + 1,
-                    }
-                )
-                .where(Post.id == post_id)
-                .returning(Post.revision_count)
+                Post.update(changes).where(Post.id == post_id).returning(Post.revision_count)
             )
             await PostRevision.insert(
                 PostRevision(
@@ -290,41 +463,76 @@ class Forum:
             )
             if data.title is not None:
                 await Thread.update({Thread.title: data.title}).where(Thread.id == post["thread"])
-        return await self.post(post_id)
+            if findings and post["status"] == "published":
+                await self._hidden_again(post)
+        return await self._read(await self._post_row(post_id))
 
-    async def delete_post(self, post_id: str, raw_key: str | None) -> schemas.PostRead:
+    async def _hidden_again(self, post: dict) -> None:
+        """A published post went back to review: take it out of the public counts."""
+        if post["seq"] == 1:
+            await Thread.update({Thread.status: "held"}).where(Thread.id == post["thread"])
+        else:
+            await Thread.update({Thread.reply_count: Thread.reply_count - 1}).where(
+                Thread.id == post["thread"]
+            )
+
+    async def delete_post(self, post_id: str, author: Author) -> schemas.PostRead:
         """Erase the text and its history; the post's place in the thread stays."""
         now = this_hour()
         async with write_transaction():
-            post = await self._post_with_key(post_id, raw_key)
+            post = await self._authorised_post(post_id, author)
             if post["status"] != "deleted":
                 await Post.update(
                     {
                         Post.status: "deleted",
                         Post.body_md: "",
                         Post.body_html: "",
+                        Post.findings: "",
+                        Post.persona: None,
+                        Post.publish_at: None,
                         Post.updated_at: now,
                     }
                 ).where(Post.id == post_id)
                 await PostRevision.delete().where(PostRevision.post == post_id)
-        return await self.post(post_id)
+                if post["status"] in ("held", "scheduled"):
+                    await self._deleted_before_publication(post)
+        return await self._read(await self._post_row(post_id))
 
-    async def check_key(self, post_id: str, raw_key: str | None) -> schemas.PostRead:
-        """The post, if ``raw_key`` is its edit key (for the edit form)."""
-        await self._post_with_key(post_id, raw_key)
-        return await self.post(post_id)
+    async def _deleted_before_publication(self, post: dict) -> None:
+        """Never public, now deleted: it stays out of sight rather than leave a notice."""
+        await Post.update({Post.status: "withdrawn"}).where(Post.id == post["id"])
+        if post["seq"] == 1:
+            await Thread.update({Thread.status: "withdrawn"}).where(Thread.id == post["thread"])
 
-    async def post_source(self, post_id: str, raw_key: str | None) -> dict:
-        """The Markdown and title an author edits; needs the key."""
-        post = await self._post_with_key(post_id, raw_key)
+    async def own_post(self, post_id: str, author: Author) -> schemas.PostRead:
+        """The post, for its author (any status), once ``author`` is shown to own it."""
+        return await self._read(await self._authorised_post(post_id, author))
+
+    async def post_source(self, post_id: str, author: Author) -> dict:
+        """The Markdown and title an author edits; needs the key or the persona."""
+        post = await self._authorised_post(post_id, author)
         title = None
         if post["seq"] == 1:
-            title = (await self._thread_row(post["thread"]))["title"]
+            title = (await self._thread_row(post["thread"], public=False))["title"]
         return {"body": post["body_md"], "title": title}
 
     # -- helpers ---------------------------------------------------------------
 
-    async def _insert_post(self, post_id, thread_id, seq, author_ref, body, key_hash, now):
+    async def _insert_post(
+        self,
+        post_id,
+        thread_id,
+        seq,
+        author_ref,
+        body,
+        key_hash,
+        now,
+        *,
+        status="published",
+        publish_at=None,
+        findings=(),
+        persona_id=None,
+    ):
         await Post.insert(
             Post(
                 id=post_id,
@@ -334,17 +542,20 @@ class Forum:
                 body_md=body,
                 body_html=render_markdown(body),
                 key_hash=key_hash,
+                status=status,
+                publish_at=publish_at,
+                findings=",".join(sorted({finding.kind for finding in findings})),
+                persona=persona_id,
                 created_at=now,
                 updated_at=now,
             )
         )
 
-    async def _thread_row(self, thread_id: str) -> dict:
-        row = await (
-            Thread.select(*_THREAD_COLUMNS)
-            .where(Thread.id == thread_id, Thread.status == "published")
-            .first()
-        )
+    async def _thread_row(self, thread_id: str, public: bool = True) -> dict:
+        query = Thread.select(*_THREAD_COLUMNS).where(Thread.id == thread_id)
+        if public:
+            query = query.where(Thread.status == "published")
+        row = await query.first()
         if row is None:
             raise NotFound("There is no such thread.", field="thread_id")
         return row
@@ -355,11 +566,15 @@ class Forum:
             raise NotFound("There is no such post.", field="post_id")
         return row
 
-    async def _post_with_key(self, post_id: str, raw_key: str | None) -> dict:
+    async def _authorised_post(self, post_id: str, author: Author) -> dict:
         post = await self._post_row(post_id)
-        key = clean_key(raw_key)
-        if raw_key is None or not raw_key.strip():
+        if post["status"] == "withdrawn":
+            raise NotFound("There is no such post.", field="post_id")
+        if author.persona_id and post["persona"] == author.persona_id:
+            return post
+        if author.key is None or not author.key.strip():
             raise Unauthorized("This needs the post's edit key.", field="edit_key")
+        key = clean_key(author.key)
         if key is None or not key_matches(key, post["key_hash"]):
             raise Forbidden("That edit key does not belong to this post.", field="edit_key")
         return post
@@ -378,13 +593,13 @@ class Forum:
         return row["author_ref"]
 
     def _post(self, row: dict, op_ref: str, page: int) -> schemas.PostRead:
-        deleted = row["status"] == "deleted"
+        deleted = row["status"] in ("deleted", "withdrawn")
         return schemas.PostRead(
             id=row["id"],
             thread_id=row["thread"],
             number=row["seq"],
             author=pseudonym(self.secret, row["author_ref"], row["thread"], op_ref),
-            status=row["status"],
+            status="deleted" if deleted else row["status"],
             body_html="" if deleted else row["body_html"],
             edited=row["revision_count"] > 1 and not deleted,
             created=row["created_at"].date(),
@@ -393,6 +608,12 @@ class Forum:
 
 
 # -- row to model ----------------------------------------------------------------
+
+
+async def _count_thread_for_entity(entity_id: str) -> None:
+    await Entity.update({Entity.thread_count: Entity.thread_count + 1}).where(
+        Entity.id == entity_id
+    )
 
 
 def thread_url(thread_id: str, page: int = 1) -> str:
@@ -428,7 +649,7 @@ def _thread(row: dict) -> schemas.ThreadRead:
         category=row["category"],
         category_name=row["category_name"],
         entity=entity,
-        reply_count=row["post_count"] - 1,
+        reply_count=row["reply_count"],
         locked=row["locked"],
         created=row["created_at"].date(),
         last_activity=row["last_activity"].date(),

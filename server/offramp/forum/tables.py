@@ -58,8 +58,9 @@ class Thread(Table, tablename="forum_thread"):
     category = ForeignKey(references=Category, null=False)
     entity = ForeignKey(references=Entity, null=True)
     op_ref = Varchar(length=ID_LENGTH)  # author_ref of the opening post: shown as "OP"
-    post_count = Integer(default=0)  # also allocates the per-thread sequence
-    status = Varchar(length=20, default="published")
+    post_count = Integer(default=0)  # every post ever, visible or not: allocates `seq`
+    reply_count = Integer(default=0)  # published replies, as readers count them
+    status = Varchar(length=20, default="published")  # published | held | scheduled
     locked = Boolean(default=False)
     created_at = Timestamptz()
     last_activity = Timestamptz(index=True, index_method=IndexMethod.btree)
@@ -72,9 +73,16 @@ class Post(Table, tablename="forum_post"):
     author_ref = Varchar(length=ID_LENGTH)  # opaque; pseudonym = HMAC(secret, ref, thread)
     body_md = Text(default="")
     body_html = Text(default="")
-    status = Varchar(length=20, default="published")  # published | deleted
+    # published | held (identifying details: awaits a moderator) | scheduled
+    # (delayed publication) | deleted (by its author)
+    status = Varchar(length=20, default="published")
     revision_count = Integer(default=1)
     key_hash = Varchar(length=64, unique=True)  # SHA-256 of the edit key, hex
+    findings = Text(default="")  # kinds of identifying detail the author confirmed, comma-separated
+    publish_at = Timestamptz(null=True, default=None)  # delayed publication, to the hour
+    # The persona that manages this post, if any. Never shown: public pages and the
+    # API only see the thread-scoped pseudonym. Cleared when the persona is deleted.
+    persona = Varchar(length=ID_LENGTH, null=True, default=None, index=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
