@@ -17,7 +17,10 @@ from litestar.stores.memory import MemoryStore
 
 from offramp import __version__, db
 from offramp.anonymity.abuse import AbuseControl
+from offramp.anonymity.pages import PersonaPages
+from offramp.anonymity.personas import Personas
 from offramp.anonymity.ratelimit import RateLimiter, parse_limits
+from offramp.anonymity.sessions import PersonaSessionMiddleware
 from offramp.anonymity.stores import make_store
 from offramp.config import Settings
 from offramp.forum.api import ForumApi
@@ -48,6 +51,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
     settings = settings.with_secret_key()
     engine = db.bind(settings)
     forum = Forum(secret=settings.key)
+    personas = Personas()
     store = make_store(settings.redis_url)
     guard = AbuseControl(
         secret=settings.key,
@@ -85,14 +89,17 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             await db.close_pool(engine)
 
     return Litestar(
-        route_handlers=[ForumPages, ForumApi, healthz, static_router()],
+        route_handlers=[ForumPages, ForumApi, PersonaPages, healthz, static_router()],
         dependencies={
             "forum": Provide(lambda: forum, use_cache=True, sync_to_thread=False),
             "guard": Provide(lambda: guard, use_cache=True, sync_to_thread=False),
+            "personas": Provide(lambda: personas, use_cache=True, sync_to_thread=False),
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
         },
         before_send=[add_security_headers],
         middleware=[
             CrossSiteFormGuard,
+            DefineMiddleware(PersonaSessionMiddleware, personas=personas, settings=settings),
             DefineMiddleware(InvalidateOnWrite, generation=generation),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -101,8 +108,10 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             default_expiration=settings.page_cache_seconds or None,
             key_builder=generation.cache_key,
             store="pages",
-            cache_response_filter=lambda _scope, status: (
-                settings.page_cache_seconds > 0 and status == 200
+            cache_response_filter=lambda scope, status: (
+                settings.page_cache_seconds > 0
+                and status == 200
+                and "persona_token" not in scope
             ),
         ),
         stores={"pages": page_store},

@@ -153,7 +153,7 @@ class Settings(BaseSettings):
 
     @property
     def is_production(self) -> bool:
-        return self.env is Environment.production
+        return self.env == Environment.production
 
     @property
     def resolved_database_url(self) -> str:

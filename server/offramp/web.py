@@ -4,6 +4,7 @@ cross-site form protection, error responses and the anonymous page cache."""
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -287,6 +288,10 @@ class ContentGeneration:
         # at the look-up, so a page rendered from data read before a write is stored
         # under the old generation (where nobody looks) rather than the new one.
         key = request.scope.get("offramp_cache_key")  # type: ignore[typeddict-item]
+        if key is None and request.scope.get("persona_token"):
+            # A logged-in persona's pages are personal: a key nothing else will match
+            # (and the response filter refuses to store them anyway).
+            return f"personal:{secrets.token_hex(16)}"
         if key is None:
             key = f"{self.value}:{request.url.path}?{request.url.query}"
             request.scope["offramp_cache_key"] = key  # type: ignore[typeddict-unknown-key]

@@ -93,6 +93,13 @@ class AbuseControl:
             assert decision.limit is not None
             raise RateLimited(action, decision.retry_after_s, decision.limit.describe())
 
+    async def limit_subject(self, action: str, subject: str) -> None:
+        """A limit on something other than the connection (e.g. one persona's handle)."""
+        decision = await self.limiter.hit(action, subject, proof_of_work=True)
+        if not decision.allowed:
+            assert decision.limit is not None
+            raise RateLimited(action, decision.retry_after_s, decision.limit.describe())
+
     # -- forms: a signed time stamp and a honeypot -------------------------------------
 
     def form_token(self) -> str:

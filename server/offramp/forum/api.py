@@ -12,10 +12,10 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Link, Operation
 from litestar.params import (
-    FromPath,
     FromQuery,
     HeaderParameter,
     JSONBody,
+    PathParameter,
     QueryParameter,
 )
 
@@ -112,6 +112,11 @@ ProofOfWork = Annotated[
     ),
 ]
 
+# Ids, slugs and cursors hold no control characters (and PostgreSQL cannot even compare
+# text holding a NUL byte): such addresses are refused as invalid before any look-up.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+PathText = Annotated[str, PathParameter(pattern=PRINTABLE)]
+
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 # Answers that carry an edit key, or follow a keyed request, are never stored.
 PRIVATE = CacheControlHeader(no_store=True)
@@ -147,21 +152,23 @@ class ForumApi(Controller):
         """Employers, programs and certifications that threads can be about."""
         return await forum.entities(kind)
 
-    @get("/entities/{slug:str}", operation_id="getEntity", responses=errors(400, 404))
-    async def entity(
-        self, forum: NamedDependency[Forum], slug: FromPath[str]
-    ) -> schemas.EntityRead:
+    @get("/entities/{slug:str}", operation_id="getEntity", responses=errors(400, 404, 422))
+    async def entity(self, forum: NamedDependency[Forum], slug: PathText) -> schemas.EntityRead:
         return await forum.entity(slug)
 
     @get("/threads", operation_id="listThreads", responses=errors(400, 404, 422))
     async def threads(
         self,
         forum: NamedDependency[Forum],
-        category: FromQuery[str | None] = None,
-        entity: Annotated[str | None, QueryParameter(description="Entity slug.")] = None,
+        category: Annotated[str | None, QueryParameter(pattern=PRINTABLE)] = None,
+        entity: Annotated[
+            str | None, QueryParameter(description="Entity slug.", pattern=PRINTABLE)
+        ] = None,
         cursor: Annotated[
             str | None,
-            QueryParameter(description="`next` from the previous page.", max_length=200),
+            QueryParameter(
+                description="`next` from the previous page.", max_length=200, pattern=PRINTABLE
+            ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = THREADS_PER_PAGE,
     ) -> schemas.ThreadList:
@@ -195,7 +202,7 @@ class ForumApi(Controller):
     async def thread(
         self,
         forum: NamedDependency[Forum],
-        thread_id: FromPath[str],
+        thread_id: PathText,
         page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
     ) -> schemas.ThreadPage:
         """A thread with one page of its posts."""
@@ -214,7 +221,7 @@ class ForumApi(Controller):
         request: Request,
         forum: NamedDependency[Forum],
         guard: NamedDependency[AbuseControl],
-        thread_id: FromPath[str],
+        thread_id: PathText,
         data: JSONBody[schemas.ReplyCreate],
         proof: ProofOfWork = None,
     ) -> schemas.PostCreated:
@@ -224,10 +231,8 @@ class ForumApi(Controller):
             await guard.limit(request, "edit_key")
         return await forum.create_reply(thread_id, data, Author(), _publishing(data))
 
-    @get("/posts/{post_id:str}", operation_id="getPost", responses=errors(400, 404))
-    async def get_post(
-        self, forum: NamedDependency[Forum], post_id: FromPath[str]
-    ) -> schemas.PostRead:
+    @get("/posts/{post_id:str}", operation_id="getPost", responses=errors(400, 404, 422))
+    async def get_post(self, forum: NamedDependency[Forum], post_id: PathText) -> schemas.PostRead:
         return await forum.post(post_id)
 
     @patch(
@@ -242,7 +247,7 @@ class ForumApi(Controller):
         request: Request,
         forum: NamedDependency[Forum],
         guard: NamedDependency[AbuseControl],
-        post_id: FromPath[str],
+        post_id: PathText,
         data: JSONBody[schemas.PostUpdate],
         authorization: EditKey = None,
     ) -> schemas.PostRead:
@@ -255,14 +260,14 @@ class ForumApi(Controller):
         status_code=200,
         cache_control=PRIVATE,
         operation_id="deletePost",
-        responses=errors(400, 401, 403, 404, 429),
+        responses=errors(400, 401, 403, 404, 422, 429),
     )
     async def delete_post(
         self,
         request: Request,
         forum: NamedDependency[Forum],
         guard: NamedDependency[AbuseControl],
-        post_id: FromPath[str],
+        post_id: PathText,
         authorization: EditKey = None,
     ) -> schemas.PostRead:
         """Delete a post with its key: its text and history are erased, its place stays."""

@@ -220,8 +220,13 @@ class ForumPages(Controller):
         )
 
     @get("/posts/{post_id:str}/manage", name="manage_post")
-    async def manage(self, forum: NamedDependency[Forum], post_id: FromPath[str]) -> Any:
-        return page("forum/manage.html", post=await forum.post_stub(post_id), errors={})
+    async def manage(
+        self, request: Request, forum: NamedDependency[Forum], post_id: FromPath[str]
+    ) -> Any:
+        owned = await forum.owns(post_id, author_of(request).persona_id)
+        return page(
+            "forum/manage.html", post=await forum.post_stub(post_id), errors={}, owned=owned
+        )
 
     @post("/posts/{post_id:str}/edit", name="edit_post")
     async def edit(

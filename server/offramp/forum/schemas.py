@@ -52,6 +52,8 @@ Body = Annotated[
     AfterValidator(_not_blank),
     Field(json_schema_extra=_PRINTABLE),
 ]
+# A slug, name or alias that is looked up.
+Name = Annotated[str, AfterValidator(_printable), Field(json_schema_extra=_PRINTABLE)]
 
 
 class _Input(BaseModel):
@@ -76,10 +78,11 @@ class _Publishing(_Input):
 
 class ThreadCreate(_Publishing):
     title: Title = Field(description=f"{TITLE_MIN}–{TITLE_MAX} characters, one line.")
-    category: str = Field(description="A category slug from GET /api/v1/categories.")
-    entity: str | None = Field(
+    category: Name = Field(description="A category slug from GET /api/v1/categories.")
+    entity: Name | None = Field(
         None,
         max_length=140,
+        json_schema_extra=_PRINTABLE,  # Litestar drops it from inside the union
         description="Optional: the employer, program or certification the thread is about, "
         "by slug, name or alias (GET /api/v1/entities).",
     )

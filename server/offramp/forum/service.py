@@ -504,6 +504,12 @@ class Forum:
         if post["seq"] == 1:
             await Thread.update({Thread.status: "withdrawn"}).where(Thread.id == post["thread"])
 
+    async def owns(self, post_id: str, persona_id: str | None) -> bool:
+        """Whether ``persona_id`` manages this post (so it needs no edit key)."""
+        if not persona_id:
+            return False
+        return await Post.exists().where(Post.id == post_id, Post.persona == persona_id)
+
     async def own_post(self, post_id: str, author: Author) -> schemas.PostRead:
         """The post, for its author (any status), once ``author`` is shown to own it."""
         return await self._read(await self._authorised_post(post_id, author))
