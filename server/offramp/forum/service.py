@@ -13,6 +13,7 @@ import hmac
 import math
 import secrets
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -49,6 +50,9 @@ ACTIVE_WINDOW = timedelta(days=7)
 DELETED_NOTICE = "[deleted by author]"
 PUBLIC_POST_STATUSES = ("published", "deleted")
 MAX_DELAY_HOURS = 24
+
+
+ChangeListener = Callable[[str, "str | None"], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -104,9 +108,20 @@ _THREAD_COLUMNS = (
 
 @dataclass(frozen=True)
 class Forum:
-    """The forum service, bound to the secret that derives pseudonyms."""
+    """The forum service, bound to the secret that derives pseudonyms.
+
+    ``listeners`` are told, inside the same transaction, whenever a post or its
+    thread changes (created, edited, deleted, published, hidden...): features that
+    keep derived data, such as the search index, stay exactly in step.
+    """
 
     secret: bytes
+    listeners: tuple[ChangeListener, ...] = ()
+
+    async def changed(self, thread_id: str, post_id: str | None = None) -> None:
+        """Call inside the write transaction, after the change."""
+        for listener in self.listeners:
+            await listener(thread_id, post_id)
 
     # -- reading -------------------------------------------------------------
 
@@ -314,6 +329,7 @@ class Forum:
             )
             if entity_id and status == "published":
                 await _count_thread_for_entity(entity_id)
+            await self.changed(thread_id, post_id)
         post = await self._read(await self._post_row(post_id))
         thread = _thread(await self._thread_row(thread_id, public=False))
         return schemas.ThreadCreated(thread=thread, post=post, edit_key=key)
@@ -370,6 +386,7 @@ class Forum:
             await PostRevision.insert(
                 PostRevision(post=post_id, number=1, body_md=data.body, created_at=now)
             )
+            await self.changed(thread_id, post_id)
         post = await self._read(await self._post_row(post_id))
         return schemas.PostCreated(post=post, edit_key=key)
 
@@ -393,6 +410,7 @@ class Forum:
                 if not claimed:
                     continue  # another instance published it first
                 await self._made_visible(claimed[0])
+                await self.changed(claimed[0]["thread"], claimed[0]["id"])
                 published += 1
         return published
 
@@ -465,6 +483,7 @@ class Forum:
                 await Thread.update({Thread.title: data.title}).where(Thread.id == post["thread"])
             if findings and post["status"] == "published":
                 await self._hidden_again(post)
+            await self.changed(post["thread"], post_id)
         return await self._read(await self._post_row(post_id))
 
     async def _hidden_again(self, post: dict) -> None:
@@ -496,6 +515,7 @@ class Forum:
                 await PostRevision.delete().where(PostRevision.post == post_id)
                 if post["status"] in ("held", "scheduled"):
                     await self._deleted_before_publication(post)
+                await self.changed(post["thread"], post_id)
         return await self._read(await self._post_row(post_id))
 
     async def _deleted_before_publication(self, post: dict) -> None:
