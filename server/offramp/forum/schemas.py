@@ -158,14 +158,19 @@ class PostRead(BaseModel):
     thread_id: str
     number: int = Field(description="Position in the thread, 1 for the opening post.")
     author: str = Field(description='Thread-scoped pseudonym; "OP" for the thread\'s author.')
-    status: Literal["published", "deleted", "held", "scheduled"] = Field(
+    status: Literal["published", "deleted", "held", "scheduled", "hidden", "under_review"] = Field(
         description="held: awaits a moderator (identifying details); scheduled: delayed "
-        "publication. Only the post's author ever sees those two."
+        "publication — only the post's author ever sees those two. hidden: hidden by a "
+        "moderator; under_review: a takedown request is being reviewed — readers see only "
+        "`notice` in the post's place."
     )
     body_html: str = Field(description="Sanitised HTML; empty when deleted.")
     edited: bool
     created: date
     url: str
+    notice: str | None = Field(
+        None, description="For hidden posts and posts under review: the public reason."
+    )
 
 
 class ThreadPage(BaseModel):

@@ -48,11 +48,14 @@ THREADS_PER_PAGE = 25
 ACTIVE_WINDOW = timedelta(days=7)
 
 DELETED_NOTICE = "[deleted by author]"
-PUBLIC_POST_STATUSES = ("published", "deleted")
+# Statuses that keep a post's place in its thread (the last three as a notice only).
+PUBLIC_POST_STATUSES = ("published", "deleted", "hidden", "under_review")
+NOTICE_STATUSES = ("hidden", "under_review")
 MAX_DELAY_HOURS = 24
 
 
 ChangeListener = Callable[[str, "str | None"], Awaitable[None]]
+Attachment = Callable[[str, str], Awaitable[None]]  # (thread_id, post_id), in the transaction
 
 
 @dataclass(frozen=True)
@@ -219,9 +222,9 @@ class Forum:
             return read
         return read.model_copy(update={"body_html": "", "author": "you"})
 
-    async def _read(self, post: dict) -> schemas.PostRead:
+    async def _read(self, post: dict, for_author: bool = False) -> schemas.PostRead:
         thread = await Thread.select(Thread.op_ref).where(Thread.id == post["thread"]).first()
-        return self._post(post, thread["op_ref"], _page_of(post["seq"]))
+        return self._post(post, thread["op_ref"], _page_of(post["seq"]), for_author)
 
     # -- entities ------------------------------------------------------------
 
@@ -284,7 +287,10 @@ class Forum:
         data: schemas.ThreadCreate,
         author: Author = Author(),
         publishing: Publishing = Publishing(),
+        attach: Attachment | None = None,
     ) -> schemas.ThreadCreated:
+        """Start a thread. ``attach`` (e.g. an outcome survey) is written in the same
+        transaction as the post, with the new thread's and post's ids."""
         await self.category(data.category)  # a clear 404 before anything is written
         entity_id = await self.resolve_entity(data.entity) if data.entity else None
         publishing = self.check_findings([data.title, data.body], publishing)
@@ -329,6 +335,8 @@ class Forum:
             )
             if entity_id and status == "published":
                 await _count_thread_for_entity(entity_id)
+            if attach:
+                await attach(thread_id, post_id)
             await self.changed(thread_id, post_id)
         post = await self._read(await self._post_row(post_id))
         thread = _thread(await self._thread_row(thread_id, public=False))
@@ -340,6 +348,7 @@ class Forum:
         data: schemas.ReplyCreate,
         author: Author = Author(),
         publishing: Publishing = Publishing(),
+        attach: Attachment | None = None,
     ) -> schemas.PostCreated:
         author_key = clean_key(data.author_key) if data.author_key else None
         if data.author_key and author_key is None and not author.persona_id:
@@ -386,6 +395,8 @@ class Forum:
             await PostRevision.insert(
                 PostRevision(post=post_id, number=1, body_md=data.body, created_at=now)
             )
+            if attach:
+                await attach(thread_id, post_id)
             await self.changed(thread_id, post_id)
         post = await self._read(await self._post_row(post_id))
         return schemas.PostCreated(post=post, edit_key=key)
@@ -532,7 +543,7 @@ class Forum:
 
     async def own_post(self, post_id: str, author: Author) -> schemas.PostRead:
         """The post, for its author (any status), once ``author`` is shown to own it."""
-        return await self._read(await self._authorised_post(post_id, author))
+        return await self._read(await self._authorised_post(post_id, author), for_author=True)
 
     async def post_source(self, post_id: str, author: Author) -> dict:
         """The Markdown and title an author edits; needs the key or the persona."""
@@ -618,18 +629,24 @@ class Forum:
             )
         return row["author_ref"]
 
-    def _post(self, row: dict, op_ref: str, page: int) -> schemas.PostRead:
+    def _post(
+        self, row: dict, op_ref: str, page: int, for_author: bool = False
+    ) -> schemas.PostRead:
+        """A post as readers see it; ``for_author`` keeps the text of a post hidden by a
+        moderator (its author may read it, and the reason, with the key)."""
         deleted = row["status"] in ("deleted", "withdrawn")
+        shown = not deleted and (for_author or row["status"] not in NOTICE_STATUSES)
         return schemas.PostRead(
             id=row["id"],
             thread_id=row["thread"],
             number=row["seq"],
             author=pseudonym(self.secret, row["author_ref"], row["thread"], op_ref),
             status="deleted" if deleted else row["status"],
-            body_html="" if deleted else row["body_html"],
+            body_html=row["body_html"] if shown else "",
             edited=row["revision_count"] > 1 and not deleted,
             created=row["created_at"].date(),
             url=thread_url(row["thread"], page) + f"#p{row['seq']}",
+            notice=row["moderation_note"] or None if row["status"] in NOTICE_STATUSES else None,
         )
 
 

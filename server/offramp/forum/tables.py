@@ -74,11 +74,14 @@ class Post(Table, tablename="forum_post"):
     body_md = Text(default="")
     body_html = Text(default="")
     # published | held (identifying details: awaits a moderator) | scheduled
-    # (delayed publication) | deleted (by its author)
+    # (delayed publication) | deleted (by its author) | withdrawn (deleted before it
+    # was ever public) | hidden (by a moderator, with a public reason) | under_review
+    # (a takedown request is being reviewed; a notice takes its place)
     status = Varchar(length=20, default="published")
     revision_count = Integer(default=1)
     key_hash = Varchar(length=64, unique=True)  # SHA-256 of the edit key, hex
     findings = Text(default="")  # kinds of identifying detail the author confirmed, comma-separated
+    moderation_note = Text(default="")  # public reason shown in place of a hidden post
     publish_at = Timestamptz(null=True, default=None)  # delayed publication, to the hour
     # The persona that manages this post, if any. Never shown: public pages and the
     # API only see the thread-scoped pseudonym. Cleared when the persona is deleted.
