@@ -39,7 +39,7 @@ def test_migrate_is_idempotent_and_seed_fills_the_forum(settings):
     assert offramp("migrate", settings=settings).returncode == 0
     seeded = offramp("seed", "--threads", "40", "--replies-per-thread", "3", settings=settings)
     assert seeded.returncode == 0, seeded.stderr
-    assert seeded.stdout.startswith("created 40 threads and ")
+    assert seeded.stdout.startswith("created 40 threads, ")
     with TestClient(create_app(settings)) as client:
         listing = client.get("/api/v1/threads", params={"limit": 100}).json()
         assert len(listing["threads"]) == 40

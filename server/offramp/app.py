@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from litestar import Litestar, get
 from litestar.config.response_cache import ResponseCacheConfig
@@ -26,6 +27,12 @@ from offramp.config import Settings
 from offramp.forum.api import ForumApi
 from offramp.forum.pages import ForumPages
 from offramp.forum.service import Forum
+from offramp.ids import this_hour
+from offramp.stats.api import StatsApi
+from offramp.stats.pages import StatsPages
+from offramp.stats.service import Statistics
+from offramp.surveys.api import SurveysApi
+from offramp.surveys.service import Surveys
 from offramp.web import (
     EXCEPTION_HANDLERS,
     ContentGeneration,
@@ -52,6 +59,8 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
     engine = db.bind(settings)
     forum = Forum(secret=settings.key)
     personas = Personas()
+    surveys = Surveys(forum)
+    statistics = Statistics(k=settings.stats_min_cell)
     store = make_store(settings.redis_url)
     guard = AbuseControl(
         secret=settings.key,
@@ -78,6 +87,9 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             background = [
                 asyncio.create_task(_sweep_expired(page_store)),
                 asyncio.create_task(_publish_delayed_posts(forum, generation)),
+                asyncio.create_task(
+                    _rebuild_statistics(statistics, generation, settings.stats_rebuild_hours)
+                ),
             ]
             try:
                 yield
@@ -89,11 +101,22 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             await db.close_pool(engine)
 
     return Litestar(
-        route_handlers=[ForumPages, ForumApi, PersonaPages, healthz, static_router()],
+        route_handlers=[
+            ForumPages,
+            ForumApi,
+            SurveysApi,
+            StatsApi,
+            StatsPages,
+            PersonaPages,
+            healthz,
+            static_router(),
+        ],
         dependencies={
             "forum": Provide(lambda: forum, use_cache=True, sync_to_thread=False),
             "guard": Provide(lambda: guard, use_cache=True, sync_to_thread=False),
             "personas": Provide(lambda: personas, use_cache=True, sync_to_thread=False),
+            "surveys": Provide(lambda: surveys, use_cache=True, sync_to_thread=False),
+            "statistics": Provide(lambda: statistics, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
         },
         before_send=[add_security_headers],
@@ -109,9 +132,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             key_builder=generation.cache_key,
             store="pages",
             cache_response_filter=lambda scope, status: (
-                settings.page_cache_seconds > 0
-                and status == 200
-                and "persona_token" not in scope
+                settings.page_cache_seconds > 0 and status == 200 and "persona_token" not in scope
             ),
         ),
         stores={"pages": page_store},
@@ -141,6 +162,24 @@ async def _publish_delayed_posts(forum: Forum, generation: ContentGeneration) ->
         except Exception:  # a failed round is retried next minute, never fatal
             log.exception("publishing delayed posts failed")
         await asyncio.sleep(60)
+
+
+async def _rebuild_statistics(
+    statistics: Statistics, generation: ContentGeneration, every_hours: int
+) -> None:
+    """The published figures, refreshed as a batch (SPEC §5): when none exist yet or the
+    last rebuild is older than the interval. Checked hourly; safe on several instances
+    (each rebuild replaces the published tables in one transaction)."""
+    while True:
+        try:
+            latest = await statistics.latest()
+            due = latest is None or latest["as_of"] <= this_hour() - timedelta(hours=every_hours)
+            if due:
+                await statistics.rebuild()
+                generation.bump()
+        except Exception:  # retried at the next check, never fatal
+            log.exception("rebuilding the statistics failed")
+        await asyncio.sleep(3600)
 
 
 async def _sweep_expired(store: MemoryStore, every_s: float = 60.0) -> None:

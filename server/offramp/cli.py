@@ -35,13 +35,32 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> None:
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
     from offramp.forum.seed import seed_forum
+    from offramp.surveys.seed import seed_surveys
 
-    async def work() -> object:
+    async def work() -> dict:
         await db.migrate()
-        return await seed_forum(args.threads, args.replies_per_thread, seed=args.seed)
+        made = await seed_forum(args.threads, args.replies_per_thread, seed=args.seed)
+        made["surveys"] = await seed_surveys(args.surveys, seed=args.seed) if args.surveys else 0
+        return made
 
     made = _run_with_database(settings, work)
-    print(f"created {made['threads']} threads and {made['posts']} posts")  # type: ignore[index]
+    print(  # type: ignore[index]
+        f"created {made['threads']} threads, {made['posts']} posts and "
+        f"{made['surveys']} surveys"
+    )
+
+
+def cmd_stats_rebuild(settings: Settings, _args: argparse.Namespace) -> None:
+    from offramp.stats.service import Statistics
+
+    async def work() -> dict:
+        return await Statistics(k=settings.stats_min_cell).rebuild()
+
+    result = _run_with_database(settings, work)
+    print(  # type: ignore[index]
+        f"statistics rebuilt from {result['surveys_used']} surveys "
+        f"({result['held_out']} held out) in {result['seconds']} s"
+    )
 
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
@@ -129,7 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
     seed_cmd.add_argument("--threads", type=int, default=1000)
     seed_cmd.add_argument("--replies-per-thread", type=int, default=5)
     seed_cmd.add_argument("--seed", type=int, default=7, help="random seed for the data")
+    seed_cmd.add_argument("--surveys", type=int, default=0, help="synthetic outcome surveys")
     seed_cmd.set_defaults(handler=cmd_seed)
+
+    stats_cmd = commands.add_parser("stats", help="published statistics")
+    stats_commands = stats_cmd.add_subparsers(dest="stats_command", required=True)
+    rebuild_cmd = stats_commands.add_parser(
+        "rebuild", help="recompute every published figure from the surveys now"
+    )
+    rebuild_cmd.set_defaults(handler=cmd_stats_rebuild)
     return parser
 
 

@@ -102,6 +102,20 @@ class Settings(BaseSettings):
         le=60,
         description="A form submitted faster than this after it was served is treated as a bot.",
     )
+    stats_min_cell: int = Field(
+        11,
+        ge=5,
+        le=100,
+        description="Disclosure control: the smallest number of respondents any published "
+        "count, denominator or share may rest on (k).",
+    )
+    stats_rebuild_hours: int = Field(
+        24,
+        ge=1,
+        le=168,
+        description="How often the app rebuilds the published statistics (a batch, never per "
+        "survey, so two page loads cannot be diffed to learn one answer).",
+    )
     sqlite_pool_size: int = Field(
         4,
         ge=1,

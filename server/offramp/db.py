@@ -244,3 +244,26 @@ def write_transaction():
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)
     return engine.transaction()
+
+
+async def bulk_insert(table: str, columns: list[str], rows: list[tuple]) -> None:
+    """Insert many rows fast (seeding, benchmarks): ``executemany`` on SQLite, ``COPY``
+    on PostgreSQL. Values must already be in the column's database form."""
+    if not rows:
+        return
+    engine = current_engine()
+    if isinstance(engine, PostgresEngine):
+        async with engine.pool.acquire() as connection:
+            await connection.copy_records_to_table(table, records=rows, columns=columns)
+        return
+    placeholders = ", ".join("?" for _ in columns)
+    names = ", ".join(f'"{name}"' for name in columns)
+    connection = await engine.acquire()  # type: ignore[attr-defined]
+    try:
+        await connection.execute("BEGIN IMMEDIATE")
+        await connection.executemany(
+            f'INSERT INTO "{table}" ({names}) VALUES ({placeholders})', rows
+        )
+        await connection.execute("COMMIT")
+    finally:
+        await engine.release(connection)  # type: ignore[attr-defined]

@@ -6,7 +6,16 @@
 
 from piccolo.conf.apps import AppRegistry
 
-APP_REGISTRY = AppRegistry(apps=["offramp.forum.piccolo_app", "offramp.anonymity.piccolo_app"])
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "offramp.forum.piccolo_app",
+        "offramp.anonymity.piccolo_app",
+        "offramp.surveys.piccolo_app",
+        "offramp.stats.piccolo_app",
+        "offramp.search.piccolo_app",
+        "offramp.moderation.piccolo_app",
+    ]
+)
 
 
 def __getattr__(name: str):

@@ -21,10 +21,11 @@ from litestar.params import (
 
 from offramp.anonymity.abuse import POW_HEADER, AbuseControl
 from offramp.anonymity.detector import find_identifying_details
-from offramp.errors import ErrorBody
+from offramp.errors import ErrorBody, Invalid
 from offramp.forum import schemas
 from offramp.forum.render import render_markdown
-from offramp.forum.service import THREADS_PER_PAGE, Author, Forum, Publishing
+from offramp.forum.service import THREADS_PER_PAGE, Attachment, Author, Forum, Publishing
+from offramp.surveys.service import Surveys
 
 
 def errors(*statuses: int) -> dict[int, ResponseSpec]:
@@ -113,7 +114,8 @@ ProofOfWork = Annotated[
 ]
 
 # Ids, slugs and cursors hold no control characters (and PostgreSQL cannot even compare
-# text holding a NUL byte): such addresses are refused as invalid before any look-up.
+# text holding a NUL byte): such values are refused before any look-up, in a path as
+# naming nothing (404), in a query as invalid (422).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 PathText = Annotated[str, PathParameter(pattern=PRINTABLE)]
 
@@ -152,7 +154,7 @@ class ForumApi(Controller):
         """Employers, programs and certifications that threads can be about."""
         return await forum.entities(kind)
 
-    @get("/entities/{slug:str}", operation_id="getEntity", responses=errors(400, 404, 422))
+    @get("/entities/{slug:str}", operation_id="getEntity", responses=errors(400, 404))
     async def entity(self, forum: NamedDependency[Forum], slug: PathText) -> schemas.EntityRead:
         return await forum.entity(slug)
 
@@ -191,12 +193,14 @@ class ForumApi(Controller):
         request: Request,
         forum: NamedDependency[Forum],
         guard: NamedDependency[AbuseControl],
+        surveys: NamedDependency[Surveys],
         data: JSONBody[schemas.ThreadCreate],
         proof: ProofOfWork = None,
     ) -> schemas.ThreadCreated:
         """Start a thread. The answer holds the edit key: it is shown only this once."""
         await guard.limit(request, "thread", await guard.proof_of_work(proof))
-        return await forum.create_thread(data, Author(), _publishing(data))
+        attach = await attachments(request, guard, surveys, data, data.category, None)
+        return await forum.create_thread(data, Author(), _publishing(data), attach)
 
     @get("/threads/{thread_id:str}", operation_id="getThread", responses=errors(400, 404, 422))
     async def thread(
@@ -221,6 +225,7 @@ class ForumApi(Controller):
         request: Request,
         forum: NamedDependency[Forum],
         guard: NamedDependency[AbuseControl],
+        surveys: NamedDependency[Surveys],
         thread_id: PathText,
         data: JSONBody[schemas.ReplyCreate],
         proof: ProofOfWork = None,
@@ -229,9 +234,11 @@ class ForumApi(Controller):
         await guard.limit(request, "reply", await guard.proof_of_work(proof))
         if data.author_key:
             await guard.limit(request, "edit_key")
-        return await forum.create_reply(thread_id, data, Author(), _publishing(data))
+        category = (await forum.thread(thread_id)).category
+        attach = await attachments(request, guard, surveys, data, category, None)
+        return await forum.create_reply(thread_id, data, Author(), _publishing(data), attach)
 
-    @get("/posts/{post_id:str}", operation_id="getPost", responses=errors(400, 404, 422))
+    @get("/posts/{post_id:str}", operation_id="getPost", responses=errors(400, 404))
     async def get_post(self, forum: NamedDependency[Forum], post_id: PathText) -> schemas.PostRead:
         return await forum.post(post_id)
 
@@ -260,7 +267,7 @@ class ForumApi(Controller):
         status_code=200,
         cache_control=PRIVATE,
         operation_id="deletePost",
-        responses=errors(400, 401, 403, 404, 422, 429),
+        responses=errors(400, 401, 403, 404, 429),
     )
     async def delete_post(
         self,
@@ -308,6 +315,31 @@ class ForumApi(Controller):
         number, salt, signature}) in the X-Proof-Of-Work header of one write. Each solution
         is accepted once, within 20 minutes."""
         return schemas.Challenge(**guard.challenge())
+
+
+async def attachments(
+    request: Request,
+    guard: AbuseControl,
+    surveys: Surveys,
+    data: schemas.ThreadCreate | schemas.ReplyCreate,
+    category: str,
+    persona_id: str | None,
+) -> Attachment | None:
+    """The survey and interview report sent with a new post: checked now (errors name
+    their field), written later in the post's own transaction."""
+    checked = None
+    if data.survey is not None:
+        await guard.limit(request, "survey")
+        checked = await surveys.check(data.survey)
+    interview = None
+    if data.interview is not None:
+        if category != "interviews":
+            raise Invalid(
+                "Interview reports belong to posts in the Interviews category.",
+                field="interview",
+            )
+        interview = (data.interview, await surveys.check_interview(data.interview))
+    return surveys.attachment(checked, interview, persona_id)
 
 
 def _publishing(data: schemas.ThreadCreate | schemas.ReplyCreate) -> Publishing:

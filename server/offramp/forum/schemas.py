@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from offramp.surveys.schemas import InterviewReport, SurveyV1
+
 TITLE_MIN, TITLE_MAX = 5, 150
 BODY_MIN, BODY_MAX = 1, 20_000
 
@@ -87,6 +89,12 @@ class ThreadCreate(_Publishing):
         "by slug, name or alias (GET /api/v1/entities).",
     )
     body: Body = Field(description=f"Markdown, {BODY_MIN}–{BODY_MAX} characters.")
+    survey: SurveyV1 | None = Field(
+        None, description="Optional outcome survey (SPEC §4), attached to the opening post."
+    )
+    interview: InterviewReport | None = Field(
+        None, description="Optional interview report; only in the Interviews category."
+    )
 
 
 class ReplyCreate(_Publishing):
@@ -96,6 +104,12 @@ class ReplyCreate(_Publishing):
         max_length=128,
         description="Optional: the edit key of your earlier post in this thread, so the reply "
         'appears under the same pseudonym (or as "OP"). Never stored.',
+    )
+    survey: SurveyV1 | None = Field(
+        None, description="Optional outcome survey (SPEC §4), attached to this reply."
+    )
+    interview: InterviewReport | None = Field(
+        None, description="Optional interview report; only in threads in Interviews."
     )
 
 
