@@ -18,10 +18,14 @@ def small(count: int, k: int) -> bool:
     return 0 < count < k
 
 
-def suppressed_cells(cells: Mapping[str, int], k: int) -> set[str]:
-    """Which cells of a one-way breakdown (whose total is published) to hide."""
-    hidden = {name for name, count in cells.items() if small(count, k)}
-    while hidden and small(sum(cells[name] for name in hidden), k):
+def suppressed_cells(
+    cells: Mapping[str, int], k: int, never_shown: frozenset[str] = frozenset()
+) -> set[str]:
+    """Which cells of a one-way breakdown (whose total is published) to hide.
+    ``never_shown`` cells (e.g. "did not answer") are hidden anyway; they count
+    towards what subtraction can recover, so they protect the small cells too."""
+    hidden = {name for name, count in cells.items() if small(count, k)} | set(never_shown)
+    while hidden - set(never_shown) and small(sum(cells[name] for name in hidden), k):
         shown = [name for name in cells if name not in hidden]
         if not shown:
             break
@@ -29,7 +33,7 @@ def suppressed_cells(cells: Mapping[str, int], k: int) -> set[str]:
         nonzero = [name for name in shown if cells[name] > 0]
         candidates = nonzero or shown
         hidden.add(min(candidates, key=lambda name: (cells[name], name)))
-    return hidden
+    return hidden - set(never_shown)
 
 
 def total_publishable(cells: Mapping[str, int], k: int) -> bool:

@@ -43,6 +43,7 @@ class CurvePoint:
     high: float
     at_risk: int  # people still searching at the start of this month
     events_so_far: int
+    variance: float = 0.0  # delta-method variance of ``value``
 
 
 def aalen_johansen(rows: Iterable[MonthCounts]) -> list[CurvePoint]:
@@ -71,7 +72,7 @@ def aalen_johansen(rows: Iterable[MonthCounts]) -> list[CurvePoint]:
             (cif - f_i) ** 2 * a_i + b_i - 2 * (cif - f_i) * c_i for f_i, a_i, b_i, c_i in history
         )
         low, high = _loglog_interval(cif, max(variance, 0.0))
-        points.append(CurvePoint(row.month, cif, low, high, n, events_so_far))
+        points.append(CurvePoint(row.month, cif, low, high, n, events_so_far, variance))
         survival_before *= 1 - any_event / n
         at_risk -= any_event + row.censored
     return points
@@ -84,7 +85,10 @@ def _loglog_interval(value: float, variance: float) -> tuple[float, float]:
         return 1.0, 1.0
     se = math.sqrt(variance) / (value * abs(math.log(value)))
     centre = math.log(-math.log(value))
-    return math.exp(-math.exp(centre + Z95 * se)), math.exp(-math.exp(centre - Z95 * se))
+    try:
+        return math.exp(-math.exp(centre + Z95 * se)), math.exp(-math.exp(centre - Z95 * se))
+    except OverflowError:  # a huge standard error: the interval is everything
+        return 0.0, 1.0
 
 
 def value_at(points: Sequence[CurvePoint], month: int) -> CurvePoint | None:

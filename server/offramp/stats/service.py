@@ -52,6 +52,7 @@ class Scope:
     figures: list[Figure] = field(default_factory=list)
     rollup: list[est.MonthCounts] = field(default_factory=list)
     curves: dict[str, list[est.CurvePoint]] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)  # true group sizes, never published
 
 
 class Statistics:
@@ -115,7 +116,11 @@ class Statistics:
             self._survival_figures(scope, rows)
             await self._program_figures(scope, entity_id)
             scopes.append(scope)
-        scopes += await self._role_scopes()
+        self._protect_groups(overall, [s for s in scopes if s.kind == "training"], "respondents")
+        roles = await self._role_scopes()
+        hires = sum(r.events for r in everyone)
+        self._protect_groups_total(hires, roles, "hires")
+        scopes += roles
         scopes += await self._employer_scopes(slugs)
         await self._publish(scopes, moment, used, held, time.monotonic() - started)
         return {
@@ -180,6 +185,7 @@ class Statistics:
     def _survival_figures(self, scope: Scope, rows: list[est.MonthCounts]) -> None:
         k = self.k
         n = sum(r.events + r.competing + r.censored for r in rows)
+        scope.sizes["respondents"] = n
         scope.figures.append(self._count("respondents", "Respondents", n, "#respondents"))
         cells = {
             "hired_nonclinical": sum(r.events for r in rows),
@@ -489,6 +495,7 @@ class Statistics:
         for role, counts in sorted(durations.items()):
             scope = Scope("role", role)
             hires = sum(n for _, n in counts)
+            scope.sizes["hires"] = hires
             scope.figures.append(self._count("hires", "Hired into this role", hires, "#roles"))
             self._median_figures(
                 scope,
@@ -561,6 +568,25 @@ class Statistics:
             )
             scopes.append(scope)
         return scopes
+
+    # -- complementary suppression across the scopes of one kind ---------------------------------
+
+    def _protect_groups(self, overall: Scope, groups: list[Scope], metric: str) -> None:
+        total = next((f.n for f in overall.figures if f.metric == metric), None)
+        self._protect_groups_total(total or 0, groups, metric)
+
+    def _protect_groups_total(self, total: int, groups: list[Scope], metric: str) -> None:
+        """Training status and role split everyone into groups, and the total is published:
+        a small group hidden alone could be recovered by subtraction, so hide whole groups
+        until what is hidden (with those who did not answer) is none or at least k."""
+        counts = {g.slug: _true_count(g, metric) for g in groups}
+        unanswered = max(0, total - sum(counts.values()))
+        cells = {**counts, "\0unanswered": unanswered}
+        hidden = suppressed_cells(cells, self.k, frozenset({"\0unanswered"}))
+        for group in groups:
+            if group.slug in hidden:
+                group.figures = [_suppress(f) for f in group.figures]
+                group.curves.clear()
 
     # -- building blocks ------------------------------------------------------------------------
 
@@ -656,6 +682,11 @@ class Statistics:
                     as_of=moment, surveys_used=used, surveys_held_out=held, seconds=seconds
                 )
             )
+
+
+def _true_count(scope: Scope, metric: str) -> int:
+    """The group's size before suppression (kept on the scope for this purpose)."""
+    return scope.sizes.get(metric, 0)
 
 
 def _suppress(figure: Figure) -> Figure:
