@@ -11,8 +11,6 @@ from litestar.testing import TestClient
 from offramp.surveys.schemas import current_month, month_text
 from offramp.surveys.tables import Survey, SurveyProgram, SurveyRevision
 
-from ..conftest import run_async
-
 
 def months_ago(n: int) -> str:
     return month_text(current_month() - n)
