@@ -32,6 +32,7 @@ from offramp.stats.api import StatsApi
 from offramp.stats.pages import StatsPages
 from offramp.stats.service import Statistics
 from offramp.surveys.api import SurveysApi
+from offramp.surveys.pages import SurveyPages
 from offramp.surveys.service import Surveys
 from offramp.web import (
     EXCEPTION_HANDLERS,
@@ -105,6 +106,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             ForumPages,
             ForumApi,
             SurveysApi,
+            SurveyPages,
             StatsApi,
             StatsPages,
             PersonaPages,

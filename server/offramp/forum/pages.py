@@ -21,9 +21,12 @@ from offramp.anonymity.detector import Finding, find_identifying_details
 from offramp.anonymity.editkeys import new_edit_key
 from offramp.errors import OfframpError
 from offramp.forum import schemas
+from offramp.forum.api import attachments
 from offramp.forum.render import render_markdown
 from offramp.forum.service import Author, Forum, NeedsConfirmation, Publishing
 from offramp.ids import new_id, this_hour
+from offramp.surveys.forms import OPTIONS, interview_from_form, survey_from_form
+from offramp.surveys.service import Surveys
 from offramp.web import page
 
 CACHED = True  # anonymous pages: served from the page cache, which writes invalidate
@@ -42,9 +45,12 @@ def describe(error: dict) -> str:
 
 
 def form_errors(exc: ValidationError) -> dict[str, str]:
+    """Errors by field; nested fields are dotted (``survey.programs.0.cost_usd``), as
+    the form names them."""
     errors: dict[str, str] = {}
     for error in exc.errors():
-        field = str(error["loc"][0]) if error.get("loc") else "form"
+        loc = [str(part) for part in error.get("loc", ()) if not str(part).startswith("function")]
+        field = ".".join(loc) if loc else "form"
         errors.setdefault(field, describe(error))
     return errors
 
@@ -111,6 +117,7 @@ class ForumPages(Controller):
             errors={},
             preview=None,
             findings=[],
+            survey_options=OPTIONS,
         )
 
     @post("/new", name="create_thread")
@@ -119,6 +126,7 @@ class ForumPages(Controller):
         request: Request,
         forum: NamedDependency[Forum],
         guard: NamedDependency[AbuseControl],
+        surveys: NamedDependency[Surveys],
     ) -> Any:
         form = await read_form(request)
         values = {
@@ -126,12 +134,18 @@ class ForumPages(Controller):
             "category": _text(form, "category"),
             "entity": _optional(form, "entity"),
             "body": _text(form, "body"),
+            "survey": survey_from_form(form),
+            "interview": interview_from_form(form),
             **_publishing_values(form),
         }
 
         async def publish(data: schemas.ThreadCreate) -> Any:
             await guard.limit(request, "thread", await _proof(guard, form))
-            created = await forum.create_thread(data, author_of(request), _publishing(data))
+            author = author_of(request)
+            attach = await attachments(
+                request, guard, surveys, data, data.category, author.persona_id
+            )
+            created = await forum.create_thread(data, author, _publishing(data), attach)
             return _key_page(created.edit_key, created.post, created.thread.title)
 
         composed = await _compose(guard, form, schemas.ThreadCreate, values, publish)
@@ -148,13 +162,21 @@ class ForumPages(Controller):
             preview=composed.preview,
             findings=composed.findings,
             marked=composed.marked,
+            survey_options=OPTIONS,
         )
 
     @get("/threads/{thread_id:str}/reply", name="reply_form")
     async def reply_form(self, forum: NamedDependency[Forum], thread_id: FromPath[str]) -> Any:
         thread = await forum.thread(thread_id)
         return page(
-            "forum/reply.html", thread=thread, values={}, errors={}, preview=None, findings=[]
+            "forum/reply.html",
+            thread=thread,
+            values={},
+            errors={},
+            preview=None,
+            findings=[],
+            survey_options=OPTIONS,
+            entities=await forum.entities(),
         )
 
     @post("/threads/{thread_id:str}/reply", name="create_reply")
@@ -163,6 +185,7 @@ class ForumPages(Controller):
         request: Request,
         forum: NamedDependency[Forum],
         guard: NamedDependency[AbuseControl],
+        surveys: NamedDependency[Surveys],
         thread_id: FromPath[str],
     ) -> Any:
         thread = await forum.thread(thread_id)
@@ -170,6 +193,8 @@ class ForumPages(Controller):
         values = {
             "body": _text(form, "body"),
             "author_key": _optional(form, "author_key"),
+            "survey": survey_from_form(form),
+            "interview": interview_from_form(form),
             **_publishing_values(form),
         }
 
@@ -177,9 +202,11 @@ class ForumPages(Controller):
             await guard.limit(request, "reply", await _proof(guard, form))
             if data.author_key:
                 await guard.limit(request, "edit_key")
-            created = await forum.create_reply(
-                thread_id, data, author_of(request), _publishing(data)
+            author = author_of(request)
+            attach = await attachments(
+                request, guard, surveys, data, thread.category, author.persona_id
             )
+            created = await forum.create_reply(thread_id, data, author, _publishing(data), attach)
             return _key_page(created.edit_key, created.post, thread.title)
 
         composed = await _compose(guard, form, schemas.ReplyCreate, values, publish)
@@ -195,6 +222,8 @@ class ForumPages(Controller):
             preview=composed.preview,
             findings=composed.findings,
             marked=composed.marked,
+            survey_options=OPTIONS,
+            entities=await forum.entities(),
         )
 
     @post("/edit-key.txt", name="key_file")

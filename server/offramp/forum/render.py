@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 LINK_REL = "nofollow ugc noopener noreferrer"
 
 ALLOWED_TAGS = {
-    "p", "br", "hr", "em", "strong", "del", "code", "pre", "blockquote",
+    "p", "br", "hr", "em", "strong", "del", "s", "code", "pre", "blockquote",
     "ul", "ol", "li", "a", "img", "h3", "h4", "h5", "h6",
     "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
@@ -65,10 +65,16 @@ def _markdown() -> MarkdownIt:
 
 
 def _shift_headings(state) -> None:
-    """Levels 1 and 2 belong to the page (thread title, post): a post's # is an h3."""
+    """A post's headings start at h3 (h1 and h2 belong to the page) and never skip a
+    level: each is at most one deeper than the one before it."""
+    ranks = sorted({int(t.tag[1]) for t in state.tokens if t.type == "heading_open"})
+    previous = 2
     for token in state.tokens:
-        if token.type in ("heading_open", "heading_close"):
-            token.tag = f"h{min(int(token.tag[1]) + 2, 6)}"
+        if token.type == "heading_open":
+            previous = min(3 + ranks.index(int(token.tag[1])), previous + 1, 6)
+            token.tag = f"h{previous}"
+        elif token.type == "heading_close":
+            token.tag = f"h{previous}"
 
 
 def _align_classes(state) -> None:

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from offramp.anonymity.editkeys import clean_key, key_matches, new_edit_key
+from offramp.anonymity.editkeys import clean_key, hash_key, key_matches, new_edit_key
 from offramp.db import write_transaction
 from offramp.errors import Forbidden, Invalid, NotFound, Unauthorized
 from offramp.forum.service import Attachment, Author, Forum
@@ -129,6 +129,26 @@ class Surveys:
                 survey_id = row["id"]
                 await self._append(survey_id, checked, row["prospective"])
         return await self._read(survey_id)
+
+    async def find_by_key(self, raw_key: str) -> tuple[str | None, str | None]:
+        """(survey id, post id) for an edit key: a tracking survey's own key, or the key
+        of a post (which may not have a survey yet). Raises 403 for an unknown key."""
+        key = clean_key(raw_key)
+        if key is None:
+            raise Forbidden("That is not an edit key.", field="edit_key")
+        digest = hash_key(key)
+        row = await Survey.select(Survey.id).where(Survey.key_hash == digest).first()
+        if row:
+            return row["id"], None
+        post = await (
+            Post.select(Post.id)
+            .where(Post.key_hash == digest, Post.status.not_in(["deleted", "withdrawn"]))
+            .first()
+        )
+        if post is None:
+            raise Forbidden("No survey or post has that edit key.", field="edit_key")
+        survey = await Survey.select(Survey.id).where(Survey.post == post["id"]).first()
+        return (survey["id"] if survey else None), post["id"]
 
     async def read(self, survey_id: str, author: Author) -> schemas.SurveyRead:
         await self._authorised(survey_id, author)
