@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 from offramp import db
 from offramp.config import ConfigurationError, Settings
 
-DEMO_THREADS = 60
+DEMO_THREADS = 400
 DEMO_REPLIES = 4
+DEMO_SURVEYS = 3000
 
 
 def _run_with_database(settings: Settings, work: Callable[[], Awaitable[object]]) -> object:
@@ -95,6 +96,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     from offramp.forum.seed import seed_forum
     from offramp.forum.tables import Thread
+    from offramp.stats.service import Statistics
+    from offramp.surveys.seed import seed_interview_reports, seed_surveys
 
     demo_settings = settings.model_copy(
         update={
@@ -109,6 +112,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
         await db.migrate()
         if not await Thread.count():
             await seed_forum(DEMO_THREADS, DEMO_REPLIES, seed=args.seed)
+            await seed_surveys(DEMO_SURVEYS, seed=args.seed)
+            await seed_interview_reports()
+            await Statistics(k=demo_settings.stats_min_cell).rebuild()
 
     _run_with_database(demo_settings, work)
     print(f"Demo forum with synthetic data: http://{args.host}:{args.port}/")

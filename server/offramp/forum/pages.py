@@ -19,12 +19,15 @@ from pydantic import ValidationError
 from offramp.anonymity.abuse import POW_FIELD, AbuseControl, FormVerdict, RateLimited
 from offramp.anonymity.detector import Finding, find_identifying_details
 from offramp.anonymity.editkeys import new_edit_key
+from offramp.config import Settings
 from offramp.errors import OfframpError
 from offramp.forum import schemas
 from offramp.forum.api import attachments
 from offramp.forum.render import render_markdown
 from offramp.forum.service import Author, Forum, NeedsConfirmation, Publishing
 from offramp.ids import new_id, this_hour
+from offramp.stats.pages import Published, formatter
+from offramp.stats.service import Statistics
 from offramp.surveys.forms import OPTIONS, interview_from_form, survey_from_form
 from offramp.surveys.service import Surveys
 from offramp.web import page
@@ -363,16 +366,25 @@ class ForumPages(Controller):
     async def entity(
         self,
         forum: NamedDependency[Forum],
+        statistics: NamedDependency[Statistics],
+        settings: NamedDependency[Settings],
         slug: FromPath[str],
         after: FromQuery[str | None] = None,
     ) -> Any:
         entity = await forum.entity(slug)
-        listing = await forum.threads(entity=await forum.entity_id(slug), cursor=after)
+        entity_id = await forum.entity_id(slug)
+        listing = await forum.threads(entity=entity_id, cursor=after)
+        kind = "employer" if entity.kind == "employer" else "program"
         return page(
             "forum/entity.html",
             entity=entity,
             listing=listing,
             first_page=after is None,
+            scope_kind=kind,
+            figures=Published(await statistics.figures(kind, slug)),
+            latest=await statistics.latest(),
+            held_out=await statistics.held_out(entity_id),
+            fmt=formatter(settings.stats_min_cell),
         )
 
     @get("/about", cache=CACHED, name="about")

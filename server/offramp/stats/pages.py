@@ -43,8 +43,11 @@ def formatter(k: int):
             return "not reached" if row["unit"] == "months" else "not enough follow-up yet"
         text = number(row["value"], row["unit"])
         if row["ci_low"] is not None and row["ci_high"] is not None and row["unit"] != "count":
-            low, high = number(row["ci_low"], row["unit"]), number(row["ci_high"], row["unit"])
-            text += f" ({low} to {high})"
+            if row["unit"] in ("months", "weeks"):  # "11 months (9 to 15)"
+                text += f" ({row['ci_low']:g} to {row['ci_high']:g})"
+            else:
+                low = number(row["ci_low"], row["unit"])
+                text += f" ({low} to {number(row['ci_high'], row['unit'])})"
         return text
 
     return show

@@ -83,6 +83,17 @@ class Statistics:
             grouped[row["curve"]].append(row)
         return dict(grouped)
 
+    async def held_out(self, entity_id: str) -> bool:
+        """Whether recent surveys naming this entity are held out pending review."""
+        rows = await self._query(
+            "SELECT 1 AS held FROM survey s WHERE s.flagged AND NOT s.excluded AND "
+            "(s.employer = {} OR s.id IN (SELECT survey FROM survey_program WHERE entity = {})) "
+            "LIMIT 1",
+            entity_id,
+            entity_id,
+        )
+        return bool(rows)
+
     # -- the rebuild ------------------------------------------------------------------
 
     async def rebuild(self, now: datetime | None = None) -> dict:

@@ -299,3 +299,74 @@ def _rows_for(survey: dict, now_month: int, surveys, revisions, programs) -> Non
                 program["income_claims"],
             )
         )
+
+
+INTERVIEW_COLUMNS = [
+    "id",
+    "post",
+    "employer",
+    "role_category",
+    "stage_reached",
+    "outcome",
+    "reason_given",
+    "weeks_to_response",
+    "difficulty",
+    "created_at",
+]
+
+
+async def seed_interview_reports(per_employer: int = 40, *, seed: int = 13) -> int:
+    """Interview reports on posts in the Interviews category (one per post), so the
+    employer pages have outcomes to show. Returns how many were made."""
+    from offramp.forum.tables import Post
+    from offramp.surveys.tables import InterviewReport
+
+    rng = random.Random(seed)
+    employers = [e for e in await ensure_entities() if e["kind"] == "employer"]
+    if await InterviewReport.count():
+        return 0
+    posts = await (
+        Post.select(Post.id)
+        .where(Post.thread.category == "interviews", Post.status == "published")
+        .limit(per_employer * len(employers))
+    )
+    rows = []
+    for row in posts:
+        outcome = rng.choices(["offer", "rejected", "withdrew", "ghosted"], [22, 40, 8, 30])[0]
+        reason = None
+        if outcome == "rejected":
+            reason = rng.choices(
+                [
+                    "fit",
+                    "lack_of_business_experience",
+                    "needs_certification_or_degree",
+                    "overqualified",
+                    "no_reason_given",
+                    "other",
+                ],
+                [25, 30, 10, 8, 22, 5],
+            )[0]
+        rows.append(
+            (
+                new_id(),
+                row["id"],
+                rng.choice(employers)["id"],
+                rng.choices(ROLES, ROLE_WEIGHTS)[0],
+                rng.choice(
+                    [
+                        "screen",
+                        "panel",
+                        "panel",
+                        "final",
+                        "offer" if outcome == "offer" else "final",
+                    ]
+                ),
+                outcome,
+                reason,
+                None if outcome == "ghosted" else rng.randint(1, 8),
+                rng.randint(1, 5),
+                this_hour(),
+            )
+        )
+    await bulk_insert("interview_report", INTERVIEW_COLUMNS, rows)
+    return len(rows)
