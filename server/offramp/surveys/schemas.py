@@ -174,7 +174,8 @@ Month = Annotated[str, AfterValidator(_valid_month)]
 
 
 def round_to_100(value: int | None) -> int | None:
-    return None if value is None else int(round(value / 100.0)) * 100
+    """To the nearest $100, halves up (2,450 → 2,500; Python's round() would say 2,400)."""
+    return None if value is None else (value + 50) // 100 * 100
 
 
 Dollars = Annotated[int, Field(ge=0, le=2_000_000), AfterValidator(round_to_100)]
