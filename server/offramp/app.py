@@ -72,8 +72,8 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         proof_of_work_enabled=settings.proof_of_work,
         pow_max_number=settings.proof_of_work_cost,
     )
-    generation = ContentGeneration()
     page_store = MemoryStore()
+    generation = ContentGeneration(page_store)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -160,7 +160,7 @@ async def _publish_delayed_posts(forum: Forum, generation: ContentGeneration) ->
     while True:
         try:
             if await forum.publish_due():
-                generation.bump()
+                await generation.bump()
         except Exception:  # a failed round is retried next minute, never fatal
             log.exception("publishing delayed posts failed")
         await asyncio.sleep(60)
@@ -178,7 +178,7 @@ async def _rebuild_statistics(
             due = latest is None or latest["as_of"] <= this_hour() - timedelta(hours=every_hours)
             if due:
                 await statistics.rebuild()
-                generation.bump()
+                await generation.bump()
         except Exception:  # retried at the next check, never fatal
             log.exception("rebuilding the statistics failed")
         await asyncio.sleep(3600)

@@ -16,6 +16,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -275,13 +276,17 @@ EXCEPTION_HANDLERS = {
 
 class ContentGeneration:
     """A number that every successful write moves on. Cached pages are keyed by it,
-    so a write makes every cached page stale at once (old entries then expire)."""
+    so a write makes every cached page stale at once; the stale entries are dropped
+    right away, so memory holds only pages rendered since the last write."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: MemoryStore | None = None) -> None:
         self.value = 0
+        self.store = store
 
-    def bump(self) -> None:
+    async def bump(self) -> None:
         self.value += 1
+        if self.store is not None:
+            await self.store.delete_all()
 
     def cache_key(self, request: Request) -> str:
         # Litestar asks for the key when it looks up and again when it stores. Fix it
@@ -312,7 +317,7 @@ class InvalidateOnWrite:
 
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] < 400:
-                self.generation.bump()
+                await self.generation.bump()
             await send(message)
 
         await self.app(scope, receive, watch)
