@@ -73,7 +73,8 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         pow_max_number=settings.proof_of_work_cost,
     )
     page_store = MemoryStore()
-    generation = ContentGeneration(page_store)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    generation = ContentGeneration(page_store, settings.data_dir / "content-generation")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

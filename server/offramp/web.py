@@ -3,8 +3,11 @@ cross-site form protection, error responses and the anonymous page cache."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import secrets
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -275,18 +278,50 @@ EXCEPTION_HANDLERS = {
 
 
 class ContentGeneration:
-    """A number that every successful write moves on. Cached pages are keyed by it,
-    so a write makes every cached page stale at once; the stale entries are dropped
-    right away, so memory holds only pages rendered since the last write."""
+    """A token that every successful write changes. Cached pages are keyed by it, so a
+    write makes every cached page stale at once, in every worker: the token lives in a
+    small file in the data directory that all workers on the machine read (a read costs
+    microseconds). A worker that sees a new token drops its cached pages, so memory
+    holds only pages rendered since the last write."""
 
-    def __init__(self, store: MemoryStore | None = None) -> None:
-        self.value = 0
+    def __init__(self, store: MemoryStore | None = None, path: Path | None = None) -> None:
         self.store = store
+        self.path = path
+        self._local = 0
+        self._seen: str | None = None
+        self._clearing: set[asyncio.Task] = set()
+
+    def current(self) -> str:
+        if self.path is None:
+            return str(self._local)
+        try:
+            token = self.path.read_text()
+        except FileNotFoundError:
+            token = "0"
+        if token != self._seen:
+            self._seen = token
+            self._drop_cached_pages()
+        return token
 
     async def bump(self) -> None:
-        self.value += 1
+        self._local += 1
+        if self.path is not None:
+            token = f"{os.getpid()}.{time.time_ns()}.{secrets.token_hex(4)}"
+            temporary = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
+            temporary.write_text(token)
+            os.replace(temporary, self.path)  # atomic: readers see the old or the new
         if self.store is not None:
             await self.store.delete_all()
+
+    def _drop_cached_pages(self) -> None:
+        if self.store is None:
+            return
+        try:
+            task = asyncio.get_running_loop().create_task(self.store.delete_all())
+        except RuntimeError:  # no event loop (start-up): nothing cached yet
+            return
+        self._clearing.add(task)
+        task.add_done_callback(self._clearing.discard)
 
     def cache_key(self, request: Request) -> str:
         # Litestar asks for the key when it looks up and again when it stores. Fix it
@@ -298,7 +333,7 @@ class ContentGeneration:
             # (and the response filter refuses to store them anyway).
             return f"personal:{secrets.token_hex(16)}"
         if key is None:
-            key = f"{self.value}:{request.url.path}?{request.url.query}"
+            key = f"{self.current()}:{request.url.path}?{request.url.query}"
             request.scope["offramp_cache_key"] = key  # type: ignore[typeddict-unknown-key]
         return key
 
