@@ -28,6 +28,7 @@ from offramp.forum.api import ForumApi
 from offramp.forum.pages import ForumPages
 from offramp.forum.service import Forum
 from offramp.ids import this_hour
+from offramp.ops.health import readiness_route
 from offramp.stats.api import StatsApi
 from offramp.stats.pages import StatsPages
 from offramp.stats.service import Statistics
@@ -112,6 +113,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             StatsPages,
             PersonaPages,
             healthz,
+            readiness_route(store),
             static_router(),
         ],
         dependencies={

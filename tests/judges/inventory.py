@@ -296,6 +296,7 @@ STATES: list[PageState] = [
 # Routes hidden from the OpenAPI schema that do not answer HTML, and what they answer.
 NOT_PAGES: dict[str, str] = {
     "/healthz": "JSON liveness probe",
+    "/readyz": "JSON readiness probe (503 naming what is not ready)",
     "/static/{file_path:path}": "static files: CSS and icons",
     "/edit-key.txt": "the edit key as a plain-text download",
     "/stats.csv": "the published figures as CSV",

@@ -1,0 +1,1 @@
+"""Operations: readiness, backups and restores, and what several instances share."""
