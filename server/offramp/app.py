@@ -28,6 +28,11 @@ from offramp.forum.api import ForumApi
 from offramp.forum.pages import ForumPages
 from offramp.forum.service import Forum
 from offramp.ids import this_hour
+from offramp.moderation.accounts import Moderators
+from offramp.moderation.api import ModerationPublicApi, ModeratorApi
+from offramp.moderation.pages import LoginPages, LogPages, ModeratorPages, ReportPages
+from offramp.moderation.service import Moderation
+from offramp.moderation.sessions import ModeratorSessionMiddleware
 from offramp.ops.health import readiness_route
 from offramp.stats.api import StatsApi
 from offramp.stats.pages import StatsPages
@@ -61,6 +66,8 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
     engine = db.bind(settings)
     forum = Forum(secret=settings.key)
     personas = Personas()
+    moderators = Moderators(secret=settings.key)
+    moderation = Moderation(forum)
     surveys = Surveys(forum)
     statistics = Statistics(k=settings.stats_min_cell)
     store = make_store(settings.redis_url)
@@ -112,6 +119,12 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             StatsApi,
             StatsPages,
             PersonaPages,
+            ReportPages,
+            LoginPages,
+            ModeratorPages,
+            LogPages,
+            ModerationPublicApi,
+            ModeratorApi,
             healthz,
             readiness_route(store),
             static_router(),
@@ -120,6 +133,8 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             "forum": Provide(lambda: forum, use_cache=True, sync_to_thread=False),
             "guard": Provide(lambda: guard, use_cache=True, sync_to_thread=False),
             "personas": Provide(lambda: personas, use_cache=True, sync_to_thread=False),
+            "moderators": Provide(lambda: moderators, use_cache=True, sync_to_thread=False),
+            "moderation": Provide(lambda: moderation, use_cache=True, sync_to_thread=False),
             "surveys": Provide(lambda: surveys, use_cache=True, sync_to_thread=False),
             "statistics": Provide(lambda: statistics, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
@@ -128,6 +143,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         middleware=[
             CrossSiteFormGuard,
             DefineMiddleware(PersonaSessionMiddleware, personas=personas, settings=settings),
+            DefineMiddleware(ModeratorSessionMiddleware, moderators=moderators, settings=settings),
             DefineMiddleware(InvalidateOnWrite, generation=generation),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -1,9 +1,10 @@
-"""The ``offramp`` command: serve, demo, migrate, seed."""
+"""The ``offramp`` command: serve, demo, migrate, seed, stats, moderator."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -62,6 +63,43 @@ def cmd_stats_rebuild(settings: Settings, _args: argparse.Namespace) -> None:
         f"statistics rebuilt from {result['surveys_used']} surveys "
         f"({result['held_out']} held out) in {result['seconds']} s"
     )
+
+
+def read_password(stdin=sys.stdin) -> str:
+    """A new password: typed twice (not shown) on a terminal, else one line of stdin."""
+    import getpass
+
+    if not stdin.isatty():
+        return stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password (15 or more characters recommended): ")
+    if getpass.getpass("The same password again: ") != first:
+        sys.exit("offramp: the two passwords differ; nothing was changed")
+    return first
+
+
+def cmd_moderator(settings: Settings, args: argparse.Namespace) -> None:
+    from offramp.errors import OfframpError
+    from offramp.moderation.accounts import Moderators, check_password, password_advice
+
+    moderators = Moderators(secret=settings.with_secret_key().key)
+    if args.moderator_command == "add":
+        password = read_password()
+        try:
+            check_password(password)
+        except OfframpError as exc:
+            sys.exit(f"offramp: {exc.message}")
+        if advice := password_advice(password):
+            print(f"note: {advice}", file=sys.stderr)
+        work = functools.partial(moderators.add, args.handle, password, args.role)
+        done = f"moderator {args.handle} added ({args.role}); they set up TOTP at first log-in"
+    else:
+        work = functools.partial(moderators.disable, args.handle)
+        done = f"moderator {args.handle} disabled; their sessions have ended"
+    try:
+        _run_with_database(settings, work)
+    except OfframpError as exc:
+        sys.exit(f"offramp: {exc.message}")
+    print(done)
 
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
@@ -163,6 +201,19 @@ def build_parser() -> argparse.ArgumentParser:
         "rebuild", help="recompute every published figure from the surveys now"
     )
     rebuild_cmd.set_defaults(handler=cmd_stats_rebuild)
+
+    moderator_cmd = commands.add_parser("moderator", help="moderator accounts")
+    moderator_commands = moderator_cmd.add_subparsers(dest="moderator_command", required=True)
+    add_cmd = moderator_commands.add_parser(
+        "add", help="add a moderator (password prompted twice, or one line of stdin)"
+    )
+    add_cmd.add_argument("handle")
+    add_cmd.add_argument("--role", choices=["moderator", "admin"], default="moderator")
+    disable_cmd = moderator_commands.add_parser(
+        "disable", help="disable a moderator and end their sessions"
+    )
+    disable_cmd.add_argument("handle")
+    moderator_cmd.set_defaults(handler=cmd_moderator)
     return parser
 
 

@@ -30,6 +30,7 @@ START_TIMEOUT_S = 30.0
 class LiveServer:
     url: str
     log_path: Path
+    data_dir: Path  # OFFRAMP_DATA_DIR: its database and secret key, for CLI commands
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -113,7 +114,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                     f"{log_path.read_text(errors='replace')}"
                 )
             time.sleep(0.1)
-        yield LiveServer(url=url, log_path=log_path)
+        yield LiveServer(url=url, log_path=log_path, data_dir=data_dir)
     finally:
         _stop(process)
 

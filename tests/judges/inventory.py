@@ -49,6 +49,7 @@ from offramp.surveys.seed import seed_surveys
 
 from ..conftest import ORIGIN, TEST_SECRET, submit
 from ..forum.test_pages import drop_table
+from ..moderation import judging
 
 
 class Stage(Enum):
@@ -57,6 +58,7 @@ class Stage(Enum):
     EMPTY = "on a fresh database"
     SEEDED = "on the seeded database"
     PERSONA = "on the seeded database, by a client that makes a persona and keeps its cookie"
+    MODERATOR = "on the seeded database, by a client that logs moderators in and keeps its cookie"
     DEMO = "on the seeded database, with the demo banner on"
     BROKEN = "with a table dropped behind the app's back (server errors)"
 
@@ -201,6 +203,24 @@ EDIT_A_REPLY = "/posts/{reply_post}/edit"
 EDIT_SCHEDULED = "/posts/{scheduled_post}/edit"
 DELETE_SCHEDULED = "/posts/{scheduled_post}/delete"
 
+# Moderation: reports and takedown requests by readers, then moderators at work.
+REPORT, TAKEDOWN = "/posts/{post_id:str}/report", "/posts/{post_id:str}/takedown"
+ANSWER = "/posts/{post_id:str}/takedown/answer"
+REPORT_SHORT, TAKEDOWN_REPLY = "/posts/{short_post}/report", "/posts/{reply_post}/takedown"
+ANSWER_REPLY = "/posts/{reply_post}/takedown/answer"
+CLAIM = {"organisation": "Acme Coaching", "claim": "Every statement in this reply is false."}
+MOD_LOGIN, MOD_CODE, MOD_ENROL = "/moderation/login", "/moderation/login/code", "/moderation/enrol"
+MOD_LOGOUT, REVIEW = "/moderation/logout", "/moderation/posts/{post_id:str}"
+ACT, ACT_SHORT = "/moderation/posts/{post_id:str}/actions", "/moderation/posts/{short_post}/actions"
+LOCK = "/moderation/threads/{thread_id:str}/actions"
+NEW_CODES = "/moderation/account/recovery-codes"
+EVERYWHERE = "/moderation/account/logout-everywhere"
+AS_MODERATOR = Stage.MODERATOR
+NEW_MOD = {"handle": judging.NEW_MODERATOR, "password": judging.PASSWORD}
+MOD = {"handle": judging.MODERATOR, "password": judging.PASSWORD}
+WRONG_CODE = {"code": "not-a-code"}
+HIDE = {"action": "hide", "reason": "Advertising"}
+
 
 # -- the inventory -------------------------------------------------------------------
 
@@ -285,6 +305,55 @@ STATES: list[PageState] = [
     post("survey-update-post-form", UPDATE, UPDATE, WITH_KEY),
     post("survey-update-errors", UPDATE, UPDATE, {**WITH_KEY, **HIRED_MISSING}, 422),
     post("survey-updated", UPDATE, UPDATE, {**WITH_KEY, **SEARCHING}),
+    # Moderation: readers report and request takedowns; authors answer; the public log.
+    get("report", REPORT, REPORT_SHORT),
+    post("report-errors", REPORT, REPORT_SHORT, {"note": "No reason chosen"}, 422),
+    post("reported", REPORT, REPORT_SHORT, {"reason": "spam", "note": "An advert"}),
+    get("takedown", TAKEDOWN, TAKEDOWN_REPLY),
+    post("takedown-errors", TAKEDOWN, TAKEDOWN_REPLY, {"organisation": "A", "claim": "No"}, 422),
+    post("takedown-received", TAKEDOWN, TAKEDOWN_REPLY, CLAIM),
+    get("takedown-answer", ANSWER, ANSWER_REPLY),
+    post("takedown-answer-wrong-key", ANSWER, ANSWER_REPLY, {"edit_key": NO_KEY}, 403),
+    post("takedown-answer-open", ANSWER, ANSWER_REPLY, WITH_REPLY_KEY),
+    post("takedown-answered", ANSWER, ANSWER_REPLY, {**WITH_REPLY_KEY, "response": "It is true."}),
+    get("moderation-log-empty", "/moderation/log", stage=Stage.EMPTY),
+    get("moderation-log", "/moderation/log"),
+    get("moderator-login", MOD_LOGIN),
+    post("moderator-login-errors", MOD_LOGIN, MOD_LOGIN, {**MOD, "password": "wrong"}, 401),
+    get("moderator-code-logged-out", MOD_CODE),  # (each is sent to the log-in page)
+    post("moderator-code-logged-out-post", MOD_CODE, MOD_CODE, WRONG_CODE),
+    get("moderator-enrol-logged-out", MOD_ENROL),
+    post("moderator-enrol-logged-out-post", MOD_ENROL, MOD_ENROL, WRONG_CODE),
+    get("moderation-queue-logged-out", "/moderation/queue"),
+    # Moderators (the moderator stage's states run in this order).
+    post("moderator-enrol", MOD_LOGIN, MOD_LOGIN, NEW_MOD, stage=AS_MODERATOR),
+    post("moderator-enrol-errors", MOD_ENROL, MOD_ENROL, WRONG_CODE, 401, stage=AS_MODERATOR),
+    post("moderator-enrolled", MOD_ENROL, MOD_ENROL, {"code": "{new_moderator_code}"},
+         stage=AS_MODERATOR),
+    post("moderator-logged-out", MOD_LOGOUT, MOD_LOGOUT, {}, stage=AS_MODERATOR),
+    post("moderator-password", MOD_LOGIN, MOD_LOGIN, MOD, stage=AS_MODERATOR),
+    get("moderator-code", MOD_CODE, stage=AS_MODERATOR),
+    post("moderator-code-errors", MOD_CODE, MOD_CODE, WRONG_CODE, 401, stage=AS_MODERATOR),
+    post("moderator-logged-in", MOD_CODE, MOD_CODE, {"code": "{moderator_recovery_code}"},
+         stage=AS_MODERATOR),
+    get("moderation-queue", "/moderation/queue", stage=AS_MODERATOR),
+    get("moderation-review-held", REVIEW, "/moderation/posts/{held_post}", stage=AS_MODERATOR),
+    get("moderation-review-takedown", REVIEW, "/moderation/posts/{reply_post}",
+        stage=AS_MODERATOR),
+    get("moderation-review-reported", REVIEW, "/moderation/posts/{short_post}",
+        stage=AS_MODERATOR),
+    post("moderation-action-errors", ACT, ACT_SHORT, {**HIDE, "reason": ""}, 422,
+         stage=AS_MODERATOR),
+    post("moderation-hidden", ACT, ACT_SHORT, HIDE, stage=AS_MODERATOR),
+    post("moderation-thread-locked", LOCK, "/moderation/threads/{short_thread}/actions",
+         {"action": "lock", "reason": "Settled", "post_id": "{short_post}"}, stage=AS_MODERATOR),
+    get("moderator-account", "/moderation/account", stage=AS_MODERATOR),
+    post("moderator-new-codes-errors", NEW_CODES, NEW_CODES, WRONG_CODE, 401,
+         stage=AS_MODERATOR),
+    post("moderator-new-codes", NEW_CODES, NEW_CODES, {"code": "{moderator_code}"},
+         stage=AS_MODERATOR),
+    get("moderation-log-with-actions", "/moderation/log", stage=AS_MODERATOR),
+    post("moderator-logged-out-everywhere", EVERYWHERE, EVERYWHERE, {}, stage=AS_MODERATOR),
     # Errors, and the demo site.
     get("not-found-thread", THREAD_PAGE, "/threads/nosuchthread", 404),
     get("not-found-path", None, "/no/such/page", 404),
@@ -296,6 +365,7 @@ STATES: list[PageState] = [
 # Routes hidden from the OpenAPI schema that do not answer HTML, and what they answer.
 NOT_PAGES: dict[str, str] = {
     "/healthz": "JSON liveness probe",
+    "/moderation/log.atom": "the public moderation log as an Atom feed",
     "/readyz": "JSON readiness probe (503 naming what is not ready)",
     "/static/{file_path:path}": "static files: CSS and icons",
     "/edit-key.txt": "the edit key as a plain-text download",
@@ -502,6 +572,8 @@ def collect_pages(settings: Settings, states: list[PageState] = STATES) -> dict[
         with page_client(settings, demo=stage is Stage.DEMO) as client:
             if stage is Stage.SEEDED:
                 fields = asdict(seed(client))
+            if stage is Stage.MODERATOR:
+                fields |= judging.moderator_fields(client, settings)
             if stage is Stage.BROKEN:
                 drop_table(settings, "forum_post_revision")
             for state in states:

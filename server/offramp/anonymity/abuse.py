@@ -55,6 +55,7 @@ ACTION_WORDS = {
     "preview": "previews",
     "persona_create": "new personas",
     "persona_login": "persona log-in attempts",
+    "moderator_login": "moderator log-in attempts",
 }
 
 

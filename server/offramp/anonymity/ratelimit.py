@@ -49,6 +49,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "preview": Limit(120, 600),
     "persona_create": Limit(5, 3600),
     "persona_login": Limit(10, 900),
+    "moderator_login": Limit(10, 900),
 }
 WRITE_ACTIONS = {"thread", "reply", "survey", "report", "persona_create"}
 

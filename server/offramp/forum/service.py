@@ -425,6 +425,20 @@ class Forum:
                 published += 1
         return published
 
+    async def publish_held(self, post_id: str) -> bool:
+        """A moderator approved a held post: publish and count it, as if it had just been
+        posted. Call inside the caller's write transaction; False if it was not held."""
+        claimed = await (
+            Post.update({Post.status: "published", Post.findings: ""})
+            .where(Post.id == post_id, Post.status == "held")
+            .returning(Post.id, Post.thread, Post.seq, Post.publish_at)
+        )
+        if not claimed:
+            return False
+        await self._made_visible(claimed[0])
+        await self.changed(claimed[0]["thread"], post_id)
+        return True
+
     async def _made_visible(self, post: dict) -> None:
         """A post became public: it is dated now (its publication), and counted."""
         when = post["publish_at"] or this_hour()
