@@ -16,7 +16,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from offramp.anonymity.sessions import read_cookie
 from offramp.config import Settings
-from offramp.errors import Forbidden, OfframpError, Unauthorized
+from offramp.errors import OfframpError, Unauthorized
 from offramp.moderation.accounts import SESSION_HOURS, Identity, Moderators
 
 MODERATOR_SCOPE_KEY = "moderator"
@@ -85,14 +85,6 @@ def moderators_only(connection: ASGIConnection, _handler: BaseRouteHandler) -> N
             code="moderator_login_required",
         )
     raise LoginRequired("For moderators only.")
-
-
-def admins_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Guard: a verified moderator whose role is admin (403 for other moderators)."""
-    moderators_only(connection, handler)
-    identity = identity_of(connection)
-    if identity is None or identity.role != "admin":
-        raise Forbidden("For administrators only.", code="admin_only")
 
 
 def to_login(_request, _exc: LoginRequired) -> Redirect:
