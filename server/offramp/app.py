@@ -106,6 +106,9 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             finally:
                 for task in background:
                     task.cancel()
+                # Let cancelled work roll back and hand its connections back before
+                # the pools close (a connection still held would stall the shutdown).
+                await asyncio.gather(*background, return_exceptions=True)
         finally:
             await store.close()
             await db.close_pool(engine)
@@ -190,7 +193,10 @@ async def _rebuild_statistics(
 ) -> None:
     """The published figures, refreshed as a batch (SPEC §5): when none exist yet or the
     last rebuild is older than the interval. Checked hourly; safe on several instances
-    (each rebuild replaces the published tables in one transaction)."""
+    (each rebuild replaces the published tables in one transaction). The first check
+    waits a minute, so a starting (or briefly running) process does not begin with a
+    full rebuild; `offramp stats rebuild` runs one at once."""
+    await asyncio.sleep(60)
     while True:
         try:
             latest = await statistics.latest()

@@ -202,9 +202,13 @@ async def open_pool(engine: Engine, settings: Settings) -> None:
         await engine.start_connection_pool(min_size=1, max_size=settings.postgres_pool_size)
 
 
-async def close_pool(engine: Engine) -> None:
+async def close_pool(engine: Engine, grace_s: float = 10.0) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.close_connection_pool()
+        pool = engine.pool
+        try:
+            await asyncio.wait_for(engine.close_connection_pool(), grace_s)
+        except TimeoutError:  # a connection was never handed back: stop waiting for it
+            pool.terminate()
     elif isinstance(engine, PooledSQLiteEngine):
         await engine.close_pool()
 
