@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import random
 import re
 import shutil
 import sqlite3
@@ -148,7 +149,9 @@ def database_dump(settings) -> bytes:
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
 def test_no_canary_reaches_the_database_logs_or_rate_limit_store(settings, caplog, store):
-    redis_url = os.environ.get("OFFRAMP_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+    redis_url = os.environ.get(
+        "OFFRAMP_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{random.randint(1, 15)}"
+    )
     audited = settings.model_copy(
         update={
             "rate_limits": "on",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -13,7 +14,11 @@ import httpx
 import pytest
 import redis
 
-REDIS_URL = os.environ.get("OFFRAMP_TEST_REDIS_URL_WORKERS", "redis://127.0.0.1:6379/13")
+# A database of its own (1-15, drawn at random), so runs on one machine cannot share
+# counters; it is emptied before use.
+REDIS_URL = os.environ.get(
+    "OFFRAMP_TEST_REDIS_URL_WORKERS", f"redis://127.0.0.1:6379/{random.randint(1, 15)}"
+)
 
 
 def _free_port() -> int:
