@@ -183,7 +183,8 @@ _HTTP_CODES = {
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path.startswith("/schema")
+    path = request.url.path
+    return path.startswith(("/api/", "/schema")) or path.endswith(".json")
 
 
 def error_response(
@@ -224,6 +225,9 @@ def handle_validation_error(request: Request, exc: ValidationException) -> Respo
     extra = exc.extra if isinstance(exc.extra, list) else []
     first = extra[0] if extra and isinstance(extra[0], dict) else {}
     field = first.get("key") or None
+    if field and first.get("source") == "path":
+        # An address whose ids cannot even be read (control characters) names nothing.
+        return error_response(request, 404, "not_found", "Nothing lives at this address.", field)
     if field:
         message = f"{field}: {first.get('message', 'is not valid')}"
         return error_response(request, 422, "invalid", message, str(field))

@@ -78,12 +78,12 @@ class ModeratorApi(Controller):
     before_request = require_json
     cache_control = PRIVATE
 
-    @get("/queue", operation_id="moderationQueue", responses=errors(401))
+    @get("/queue", operation_id="moderationQueue", responses=errors(400, 401))
     async def queue(self, moderation: NamedDependency[Moderation]) -> list[schemas.QueueItem]:
         """Everything awaiting a decision, most urgent first."""
         return await moderation.queue()
 
-    @get("/posts/{post_id:str}", operation_id="reviewPost", responses=errors(401, 404, 422))
+    @get("/posts/{post_id:str}", operation_id="reviewPost", responses=errors(400, 401, 404, 422))
     async def review(
         self, moderation: NamedDependency[Moderation], post_id: PathText
     ) -> schemas.PostReview:
@@ -94,7 +94,7 @@ class ModeratorApi(Controller):
         "/posts/{post_id:str}/actions",
         status_code=201,
         operation_id="moderatePost",
-        responses=errors(401, 404, 409, 415, 422),
+        responses=errors(400, 401, 404, 409, 415, 422),
     )
     async def act_on_post(
         self,
@@ -110,7 +110,7 @@ class ModeratorApi(Controller):
         "/threads/{thread_id:str}/actions",
         status_code=201,
         operation_id="moderateThread",
-        responses=errors(401, 404, 409, 415, 422),
+        responses=errors(400, 401, 404, 409, 415, 422),
     )
     async def act_on_thread(
         self,

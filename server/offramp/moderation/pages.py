@@ -40,13 +40,17 @@ from offramp.moderation.sessions import (
     session_cookie,
     to_login,
 )
+from offramp.forum.api import errors
 from offramp.web import page
 
 NO_STORE = CacheControlHeader(no_store=True)
 QUEUE_PATH = "/moderation/queue"
 SECOND_FACTOR_PATH = "/moderation/login/code"
 ENROL_PATH = "/moderation/enrol"
-Before = Annotated[int | None, QueryParameter(ge=1, description="Entries older than this id.")]
+Before = Annotated[
+    int | None,
+    QueryParameter(ge=1, le=2**31 - 1, description="Entries older than this id."),
+]
 
 
 def _text(form, name: str) -> str:
@@ -450,6 +454,7 @@ class LogPages(Controller):
         include_in_schema=True,
         tags=["moderation"],
         operation_id="moderationLog",
+        responses=errors(400, 422),
     )
     async def log_json(
         self, moderation: NamedDependency[Moderation], before: Before = None
