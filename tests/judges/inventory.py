@@ -60,6 +60,7 @@ class Stage(Enum):
     PERSONA = "on the seeded database, by a client that makes a persona and keeps its cookie"
     MODERATOR = "on the seeded database, by a client that logs moderators in and keeps its cookie"
     DEMO = "on the seeded database, with the demo banner on"
+    LIMITED = "on the seeded database, with rate limits tight enough to meet (429 pages)"
     BROKEN = "with a table dropped behind the app's back (server errors)"
 
 
@@ -359,6 +360,15 @@ STATES: list[PageState] = [
     get("not-found-path", None, "/no/such/page", 404),
     get("bad-parameter", THREAD_PAGE, SHORT + "?page=0", 422),
     get("home-demo", "/", stage=Stage.DEMO),
+    # Rate limits met: in a form (what was typed is kept), and as an error page.
+    post("key-page-before-the-limit", "/new", "/new", {**THREAD, **PUBLISH}, 201,
+         stage=Stage.LIMITED),
+    post("new-thread-rate-limited", "/new", "/new", {**THREAD, **PUBLISH}, 429,
+         stage=Stage.LIMITED),
+    post("manage-before-the-limit", EDIT, EDIT_OPENING, {"edit_key": NO_KEY}, 403,
+         stage=Stage.LIMITED),
+    post("rate-limited-error-page", EDIT, EDIT_OPENING, {"edit_key": NO_KEY}, 429,
+         stage=Stage.LIMITED),
     post("server-error", "/new", "/new", {**THREAD, **PUBLISH}, 500, stage=Stage.BROKEN),
 ]
 
@@ -541,9 +551,14 @@ def page_settings(database_url: str, data_dir: Path) -> Settings:
 
 
 @contextlib.contextmanager
-def page_client(settings: Settings, *, demo: bool = False) -> Iterator[TestClient]:
+def page_client(
+    settings: Settings, *, demo: bool = False, limited: bool = False
+) -> Iterator[TestClient]:
     """The app on ``settings``' database, spoken to over HTTP like a browser would."""
-    app = create_app(settings.model_copy(update={"demo": demo}))
+    changes: dict = {"demo": demo}
+    if limited:  # one new thread (without proof-of-work) and one key attempt
+        changes["rate_limits"] = "thread=2/3600,edit_key=1/600"
+    app = create_app(settings.model_copy(update=changes))
     with TestClient(app, base_url=ORIGIN, raise_server_exceptions=False) as client:
         client.headers["Origin"] = ORIGIN
         yield client
@@ -569,7 +584,9 @@ def collect_pages(settings: Settings, states: list[PageState] = STATES) -> dict[
     pages: dict[str, CapturedPage] = {}
     fields: dict[str, str] = {}
     for stage in Stage:
-        with page_client(settings, demo=stage is Stage.DEMO) as client:
+        with page_client(
+            settings, demo=stage is Stage.DEMO, limited=stage is Stage.LIMITED
+        ) as client:
             if stage is Stage.SEEDED:
                 fields = asdict(seed(client))
             if stage is Stage.MODERATOR:
