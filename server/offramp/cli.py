@@ -8,6 +8,7 @@ import functools
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from offramp import db
 from offramp.config import ConfigurationError, Settings
@@ -33,6 +34,27 @@ def _run_with_database(settings: Settings, work: Callable[[], Awaitable[object]]
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> None:
     _run_with_database(settings, db.migrate)
     print("database is up to date")
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> None:
+    from offramp.ops.backup import BackupError, backup
+
+    try:
+        print(backup(settings, args.path).describe())
+    except BackupError as exc:
+        sys.exit(f"offramp: {exc}")
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> None:
+    from offramp.ops.backup import BackupError, restore, table_fingerprints
+
+    try:
+        done = restore(settings, args.path, force=args.force)
+    except BackupError as exc:
+        sys.exit(f"offramp: {exc}")
+    tables = _run_with_database(settings, table_fingerprints)
+    rows = sum(count for count, _digest in tables.values())  # type: ignore[attr-defined]
+    print(f"{done.describe()}: {len(tables)} tables, {rows} rows")  # type: ignore[arg-type]
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
@@ -187,6 +209,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate_cmd = commands.add_parser("migrate", help="apply pending database migrations")
     migrate_cmd.set_defaults(handler=cmd_migrate)
+
+    backup_cmd = commands.add_parser(
+        "backup", help="write a consistent backup of the database to PATH (safe while serving)"
+    )
+    backup_cmd.add_argument("path", type=Path)
+    backup_cmd.set_defaults(handler=cmd_backup)
+
+    restore_cmd = commands.add_parser(
+        "restore", help="restore a backup from PATH into the configured, empty database"
+    )
+    restore_cmd.add_argument("path", type=Path)
+    restore_cmd.add_argument(
+        "--force", action="store_true", help="replace what the database holds (stop the app first)"
+    )
+    restore_cmd.set_defaults(handler=cmd_restore)
 
     seed_cmd = commands.add_parser("seed", help="bulk-generate synthetic threads and posts")
     seed_cmd.add_argument("--threads", type=int, default=1000)
