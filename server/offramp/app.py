@@ -33,6 +33,7 @@ from offramp.moderation.api import ModerationPublicApi, ModeratorApi
 from offramp.moderation.pages import LoginPages, LogPages, ModeratorPages, ReportPages
 from offramp.moderation.service import Moderation
 from offramp.moderation.sessions import ModeratorSessionMiddleware
+from offramp.ops.coherence import content_generation, follow_generation
 from offramp.ops.health import readiness_route
 from offramp.stats.api import StatsApi
 from offramp.stats.pages import StatsPages
@@ -81,8 +82,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         pow_max_number=settings.proof_of_work_cost,
     )
     page_store = MemoryStore()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    generation = ContentGeneration(page_store, settings.data_dir / "content-generation")
+    generation = content_generation(settings, page_store)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -96,6 +96,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
                 )
             background = [
                 asyncio.create_task(_sweep_expired(page_store)),
+                asyncio.create_task(follow_generation(generation)),
                 asyncio.create_task(_publish_delayed_posts(forum, generation)),
                 asyncio.create_task(
                     _rebuild_statistics(statistics, generation, settings.stats_rebuild_hours)

@@ -82,8 +82,9 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         None,
-        description="`redis://host:port/db` for rate-limit buckets, the daily salt and spent "
-        "proof-of-work challenges shared by several workers. Default: process memory.",
+        description="`redis://host:port/db` for rate-limit buckets, the daily salt, spent "
+        "proof-of-work challenges and the page cache's generation, shared by several workers "
+        "and instances. Default: process memory (and a generation file in the data directory).",
     )
     proof_of_work: bool = Field(
         True,
