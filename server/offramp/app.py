@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 from litestar import Litestar, get
 from litestar.config.response_cache import ResponseCacheConfig
@@ -27,7 +26,6 @@ from offramp.config import Settings
 from offramp.forum.api import ForumApi
 from offramp.forum.pages import ForumPages
 from offramp.forum.service import Forum
-from offramp.ids import this_hour
 from offramp.moderation.accounts import Moderators
 from offramp.moderation.api import ModerationPublicApi, ModeratorApi
 from offramp.moderation.pages import LoginPages, LogPages, ModeratorPages, ReportPages
@@ -35,6 +33,8 @@ from offramp.moderation.service import Moderation
 from offramp.moderation.sessions import ModeratorSessionMiddleware
 from offramp.ops.coherence import content_generation, follow_generation
 from offramp.ops.health import readiness_route
+from offramp.ops.metrics import metrics_handlers, metrics_middleware
+from offramp.ops.schedule import rebuild_statistics_when_due
 from offramp.stats.api import StatsApi
 from offramp.stats.pages import StatsPages
 from offramp.stats.service import Statistics
@@ -131,6 +131,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             ModeratorApi,
             healthz,
             readiness_route(store),
+            *metrics_handlers(settings.metrics_addresses),
             static_router(),
         ],
         dependencies={
@@ -145,6 +146,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         },
         before_send=[add_security_headers],
         middleware=[
+            *metrics_middleware(settings.metrics_addresses),
             CrossSiteFormGuard,
             DefineMiddleware(PersonaSessionMiddleware, personas=personas, settings=settings),
             DefineMiddleware(ModeratorSessionMiddleware, moderators=moderators, settings=settings),
@@ -193,17 +195,14 @@ async def _rebuild_statistics(
     statistics: Statistics, generation: ContentGeneration, every_hours: int
 ) -> None:
     """The published figures, refreshed as a batch (SPEC §5): when none exist yet or the
-    last rebuild is older than the interval. Checked hourly; safe on several instances
-    (each rebuild replaces the published tables in one transaction). The first check
+    last rebuild is older than the interval. Checked hourly; one
+    instance at a time rebuilds (``offramp.ops.schedule``). The first check
     waits a minute, so a starting (or briefly running) process does not begin with a
     full rebuild; `offramp stats rebuild` runs one at once."""
     await asyncio.sleep(60)
     while True:
         try:
-            latest = await statistics.latest()
-            due = latest is None or latest["as_of"] <= this_hour() - timedelta(hours=every_hours)
-            if due:
-                await statistics.rebuild()
+            if await rebuild_statistics_when_due(statistics, every_hours):
                 await generation.bump()
         except Exception:  # retried at the next check, never fatal
             log.exception("rebuilding the statistics failed")

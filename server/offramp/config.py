@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         "proof-of-work challenges and the page cache's generation, shared by several workers "
         "and instances. Default: process memory (and a generation file in the data directory).",
     )
+    metrics_addresses: str = Field(
+        "127.0.0.1,::1",
+        description="Addresses or networks allowed to read `/metrics` (Prometheus text format: "
+        "requests and latency by route template, nothing about clients). Others get 404, as "
+        "does any request that came through a proxy. Empty: no `/metrics`.",
+    )
     proof_of_work: bool = Field(
         True,
         description="Offer proof-of-work challenges to JavaScript clients; a solved one earns the "
@@ -149,7 +155,7 @@ class Settings(BaseSettings):
         parse_limits(value)
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_addresses")
     @classmethod
     def _networks_parse(cls, value: str) -> str:
         from offramp.anonymity.ratelimit import parse_networks

@@ -375,6 +375,7 @@ STATES: list[PageState] = [
 # Routes hidden from the OpenAPI schema that do not answer HTML, and what they answer.
 NOT_PAGES: dict[str, str] = {
     "/healthz": "JSON liveness probe",
+    "/metrics": "Prometheus text format, for configured addresses only",
     "/moderation/log.atom": "the public moderation log as an Atom feed",
     "/readyz": "JSON readiness probe (503 naming what is not ready)",
     "/static/{file_path:path}": "static files: CSS and icons",
