@@ -23,6 +23,8 @@ from offramp.anonymity.ratelimit import RateLimiter, parse_limits
 from offramp.anonymity.sessions import PersonaSessionMiddleware
 from offramp.anonymity.stores import make_store
 from offramp.config import Settings
+from offramp.feeds.pages import FeedPages
+from offramp.feeds.service import Feeds
 from offramp.forum.api import ForumApi
 from offramp.forum.pages import ForumPages
 from offramp.forum.service import Forum
@@ -35,6 +37,9 @@ from offramp.ops.coherence import content_generation, follow_generation
 from offramp.ops.health import readiness_route
 from offramp.ops.metrics import metrics_handlers, metrics_middleware
 from offramp.ops.schedule import rebuild_statistics_when_due
+from offramp.search.api import SearchApi
+from offramp.search.pages import SearchPages
+from offramp.search.service import SearchIndex
 from offramp.stats.api import StatsApi
 from offramp.stats.pages import StatsPages
 from offramp.stats.service import Statistics
@@ -65,7 +70,9 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
     (the demo and the tests); production runs ``offramp migrate`` once instead."""
     settings = settings.with_secret_key()
     engine = db.bind(settings)
-    forum = Forum(secret=settings.key)
+    search_index = SearchIndex()
+    feeds = Feeds(secret=settings.key)
+    forum = Forum(secret=settings.key, listeners=(search_index.changed,))
     personas = Personas()
     moderators = Moderators(secret=settings.key)
     moderation = Moderation(forum)
@@ -129,6 +136,9 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             LogPages,
             ModerationPublicApi,
             ModeratorApi,
+            SearchPages,
+            SearchApi,
+            FeedPages,
             healthz,
             readiness_route(store),
             *metrics_handlers(settings.metrics_addresses),
@@ -142,6 +152,8 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             "moderation": Provide(lambda: moderation, use_cache=True, sync_to_thread=False),
             "surveys": Provide(lambda: surveys, use_cache=True, sync_to_thread=False),
             "statistics": Provide(lambda: statistics, use_cache=True, sync_to_thread=False),
+            "feeds": Provide(lambda: feeds, use_cache=True, sync_to_thread=False),
+            "search_index": Provide(lambda: search_index, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
         },
         before_send=[add_security_headers],

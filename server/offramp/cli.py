@@ -59,12 +59,14 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
     from offramp.forum.seed import seed_forum
+    from offramp.search.service import SearchIndex
     from offramp.surveys.seed import seed_surveys
 
     async def work() -> dict:
         await db.migrate()
         made = await seed_forum(args.threads, args.replies_per_thread, seed=args.seed)
         made["surveys"] = await seed_surveys(args.surveys, seed=args.seed) if args.surveys else 0
+        await SearchIndex().reindex()  # seeding bypasses the forum service and its listeners
         return made
 
     made = _run_with_database(settings, work)
@@ -72,6 +74,13 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
         f"created {made['threads']} threads, {made['posts']} posts and "
         f"{made['surveys']} surveys"
     )
+
+
+def cmd_search_reindex(settings: Settings, _args: argparse.Namespace) -> None:
+    from offramp.search.service import SearchIndex
+
+    count = _run_with_database(settings, SearchIndex().reindex)
+    print(f"search index rebuilt: {count} posts can be found")
 
 
 def cmd_stats_rebuild(settings: Settings, _args: argparse.Namespace) -> None:
@@ -156,6 +165,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     from offramp.forum.seed import seed_forum
     from offramp.forum.tables import Thread
+    from offramp.search.service import SearchIndex
     from offramp.stats.service import Statistics
     from offramp.surveys.seed import seed_interview_reports, seed_surveys
 
@@ -172,6 +182,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
         await db.migrate()
         if not await Thread.count():
             await seed_forum(DEMO_THREADS, DEMO_REPLIES, seed=args.seed)
+            await SearchIndex().reindex()
             await seed_surveys(DEMO_SURVEYS, seed=args.seed)
             await seed_interview_reports()
             await Statistics(k=demo_settings.stats_min_cell).rebuild()
@@ -231,6 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
     seed_cmd.add_argument("--seed", type=int, default=7, help="random seed for the data")
     seed_cmd.add_argument("--surveys", type=int, default=0, help="synthetic outcome surveys")
     seed_cmd.set_defaults(handler=cmd_seed)
+
+    search_cmd = commands.add_parser("search", help="the full-text search index")
+    search_commands = search_cmd.add_subparsers(dest="search_command", required=True)
+    reindex_cmd = search_commands.add_parser(
+        "reindex", help="rebuild the search index from the forum (searches keep working)"
+    )
+    reindex_cmd.set_defaults(handler=cmd_search_reindex)
 
     stats_cmd = commands.add_parser("stats", help="published statistics")
     stats_commands = stats_cmd.add_subparsers(dest="stats_command", required=True)

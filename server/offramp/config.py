@@ -12,6 +12,7 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -135,6 +136,13 @@ class Settings(BaseSettings):
         le=200,
         description="Connections per process in the PostgreSQL pool.",
     )
+    public_url: str | None = Field(
+        None,
+        description="The site's public address, e.g. `https://offramp.example`: absolute links "
+        "in feeds, the sitemap and robots.txt, and the authority of feed entry ids (set it "
+        "before feeds are published; ids must never change). Default: the address a request "
+        "came to.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -146,6 +154,16 @@ class Settings(BaseSettings):
                 "must start with sqlite:/// or postgresql:// (e.g. sqlite:///data/offramp.sqlite3)"
             )
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _origin_only(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.path.strip("/"):
+            raise ValueError("must look like https://offramp.example (scheme and host)")
+        return value.rstrip("/")
 
     @field_validator("rate_limits")
     @classmethod

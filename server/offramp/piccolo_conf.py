@@ -12,6 +12,8 @@ APP_REGISTRY = AppRegistry(
         "offramp.anonymity.piccolo_app",
         "offramp.surveys.piccolo_app",
         "offramp.stats.piccolo_app",
+        "offramp.search.piccolo_app",
+        "offramp.feeds.piccolo_app",
         "offramp.moderation.piccolo_app",
     ]
 )

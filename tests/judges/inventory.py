@@ -247,6 +247,13 @@ STATES: list[PageState] = [
     get("entity", ENTITY, "/entities/{entity}"),
     get("entity-no-threads", ENTITY, "/entities/{quiet_entity}"),
     get("about", "/about"),
+    # Search (a GET form; the query is the reader's own and never cached).
+    get("search", "/search"),
+    get("search-results", "/search", "/search?q=interview"),
+    get("search-results-page-2", "/search", "/search?q=interview&sort=newest&page=2"),
+    get("search-nothing-found", "/search", "/search?q=zyzzyva"),
+    get("search-bad-query", "/search", "/search?q=%22unclosed", status=400),
+    get("search-unknown-entity", "/search", "/search?q=interview&entity=Nobody", status=422),
     get("stats", "/stats"),
     get("stats-methodology", "/stats/methodology"),
     # Starting a thread.
@@ -376,6 +383,14 @@ STATES: list[PageState] = [
 NOT_PAGES: dict[str, str] = {
     "/healthz": "JSON liveness probe",
     "/metrics": "Prometheus text format, for configured addresses only",
+    "/feed.atom": "the newest threads as an Atom feed",
+    "/c/{slug:str}/feed.atom": "a category's newest threads as an Atom feed",
+    "/entities/{slug:str}/feed.atom": "an entity's newest threads as an Atom feed",
+    "/threads/{thread_id:str}/feed.atom": "a thread's posts as an Atom feed",
+    "/sitemap.xml": "the sitemap (or a sitemap index) as XML",
+    "/sitemaps/pages.xml": "part of the sitemap index: home, categories, entities",
+    "/sitemaps/threads/{prefix:str}": "part of the sitemap index: threads by id prefix",
+    "/robots.txt": "crawler rules, plain text",
     "/moderation/log.atom": "the public moderation log as an Atom feed",
     "/readyz": "JSON readiness probe (503 naming what is not ready)",
     "/static/{file_path:path}": "static files: CSS and icons",

@@ -1,0 +1,32 @@
+"""`offramp seed` leaves the index current; `offramp search reindex` rebuilds it."""
+
+from __future__ import annotations
+
+from litestar.testing import TestClient
+
+from offramp.app import create_app
+from offramp.config import Settings
+from offramp.search.tables import SearchDocument
+
+from ..test_cli import offramp
+
+
+def findable(settings: Settings) -> int:
+    with TestClient(create_app(settings)) as client:
+        return client.get("/api/v1/search", params={"q": "thanks OR coaching"}).json()["total"]
+
+
+def test_seed_indexes_and_reindex_rebuilds(settings: Settings):
+    seeded = offramp("seed", "--threads", "20", "--replies-per-thread", "2", settings=settings)
+    assert seeded.returncode == 0, seeded.stderr
+    before = findable(settings)
+    assert before > 0
+
+    with TestClient(create_app(settings)) as client:  # lose the index behind its back
+        client.blocking_portal.call(SearchDocument.delete(force=True).run)
+    assert findable(settings) == 0
+
+    rebuilt = offramp("search", "reindex", settings=settings)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.stdout.startswith("search index rebuilt: ")
+    assert findable(settings) == before
