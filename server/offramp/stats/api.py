@@ -8,7 +8,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
-from offramp.forum.api import errors
+from offramp.forum.api import PRINTABLE, errors
 from offramp.stats.schemas import StatsRead, figure_read
 from offramp.stats.service import Statistics
 
@@ -36,7 +36,9 @@ class StatsApi(Controller):
         scope_kind: FromQuery[ScopeKind | None] = None,
         slug: Annotated[
             str | None,
-            QueryParameter(name="scope", max_length=140, description="The scope's slug."),
+            QueryParameter(
+                name="scope", max_length=140, pattern=PRINTABLE, description="The scope's slug."
+            ),
         ] = None,
     ) -> StatsRead:
         """Every published figure: N, value, 95 % interval, definition, schema versions.
