@@ -15,6 +15,8 @@ from offramp.forum.seed import ensure_entities, seed_forum
 from offramp.forum.service import Author, Publishing
 from offramp.forum.tables import Post, Thread
 from offramp.ids import this_hour
+from offramp.moderation.schemas import PostActionCreate, TakedownCreate
+from offramp.moderation.service import Actor, Moderation
 from offramp.search.query import QuerySyntaxError
 from offramp.search.schemas import SearchRequest
 from offramp.search.service import SearchIndex
@@ -270,3 +272,28 @@ async def test_entity_suggestions_by_prefix_ignore_case_and_accents(indexed: Ind
     assert await indexed.index.suggest_entities("%") == []
     assert await indexed.index.suggest_entities("_") == []
     assert await indexed.index.suggest_entities("\x00") == []
+
+
+async def test_moderation_hides_restores_and_redacts_in_the_index(indexed: Indexed):
+    """With the real moderation service: what a moderator hides or redacts cannot be
+    found a moment later, and a restored post can be again."""
+    moderation = Moderation(indexed.forum)
+    actor = Actor(moderator_id="moderator01", role="moderator")
+    thread = await make_thread(indexed.forum, body="An opening post about tapirs.")
+    reply = await make_reply(indexed.forum, thread.thread.id, body="The manager Okapi Smith.")
+
+    def act(name: str, **extra) -> PostActionCreate:
+        return PostActionCreate(action=name, reason="Names a person.", **extra)
+
+    await moderation.act_on_post(actor, reply.post.id, act("hide"))
+    assert await indexed.post_ids("okapi") == []
+    await moderation.act_on_post(actor, reply.post.id, act("restore"))
+    assert await indexed.post_ids("okapi") == [reply.post.id]
+    await moderation.act_on_post(actor, reply.post.id, act("redact", revision=1))
+    assert await indexed.post_ids("okapi") == []  # the redacted revision's words are gone
+
+    claim = "The post says our refund policy is a lie; it is not."
+    await moderation.request_takedown(
+        thread.post.id, TakedownCreate(organisation="Tapir Co", claim=claim)
+    )
+    assert await indexed.post_ids("tapirs") == []  # under review: not public

@@ -26,6 +26,7 @@ from offramp.forum.api import attachments
 from offramp.forum.render import render_markdown
 from offramp.forum.service import Author, Forum, NeedsConfirmation, Publishing
 from offramp.ids import new_id, this_hour
+from offramp.search.directory import SORTS, directory
 from offramp.stats.pages import Published, formatter
 from offramp.stats.service import Statistics
 from offramp.surveys.forms import OPTIONS, interview_from_form, survey_from_form
@@ -356,11 +357,16 @@ class ForumPages(Controller):
 
     @get("/entities", cache=CACHED, name="entities")
     async def entities(
-        self, forum: NamedDependency[Forum], kind: FromQuery[str | None] = None
+        self,
+        forum: NamedDependency[Forum],
+        kind: FromQuery[str | None] = None,
+        letter: FromQuery[str | None] = None,
+        sort: FromQuery[str | None] = None,
     ) -> Any:
         if kind not in (None, "employer", "program", "certification"):
             kind = None
-        return page("forum/entities.html", entities=await forum.entities(kind), kind=kind)
+        listing = directory(await forum.entities(kind), letter, sort)
+        return page("forum/entities.html", directory=listing, sorts=SORTS, kind=kind)
 
     @get("/entities/{slug:str}", cache=CACHED, name="entity")
     async def entity(
