@@ -30,8 +30,9 @@ from offramp.forum.pages import ForumPages
 from offramp.forum.service import Forum
 from offramp.moderation.accounts import Moderators
 from offramp.moderation.api import ModerationPublicApi, ModeratorApi
+from offramp.moderation.entities import EntityDesk
 from offramp.moderation.pages import LoginPages, LogPages, ModeratorPages, ReportPages
-from offramp.moderation.service import Moderation
+from offramp.moderation.service import Moderation, log_confirmations
 from offramp.moderation.sessions import ModeratorSessionMiddleware
 from offramp.ops.coherence import content_generation, follow_generation
 from offramp.ops.health import readiness_route
@@ -72,10 +73,15 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
     engine = db.bind(settings)
     search_index = SearchIndex()
     feeds = Feeds(secret=settings.key)
-    forum = Forum(secret=settings.key, listeners=(search_index.changed,))
+    forum = Forum(
+        secret=settings.key,
+        listeners=(search_index.changed,),
+        confirmation_listeners=(log_confirmations,),
+    )
     personas = Personas()
     moderators = Moderators(secret=settings.key)
-    moderation = Moderation(forum)
+    entity_desk = EntityDesk()
+    moderation = Moderation(forum, sources=(entity_desk.pending_items, entity_desk.burst_items))
     surveys = Surveys(forum)
     statistics = Statistics(k=settings.stats_min_cell)
     store = make_store(settings.redis_url)
@@ -150,6 +156,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             "personas": Provide(lambda: personas, use_cache=True, sync_to_thread=False),
             "moderators": Provide(lambda: moderators, use_cache=True, sync_to_thread=False),
             "moderation": Provide(lambda: moderation, use_cache=True, sync_to_thread=False),
+            "entity_desk": Provide(lambda: entity_desk, use_cache=True, sync_to_thread=False),
             "surveys": Provide(lambda: surveys, use_cache=True, sync_to_thread=False),
             "statistics": Provide(lambda: statistics, use_cache=True, sync_to_thread=False),
             "feeds": Provide(lambda: feeds, use_cache=True, sync_to_thread=False),

@@ -98,7 +98,13 @@ def test_unknown_entity_is_a_form_error(client: TestClient):
         },
     )
     assert response.status_code == 422
-    assert 'id="entity-error">No employer, program or certification is called' in response.text
+    assert (
+        'id="entity-error">No employer, program or certification in the directory is called'
+        in response.text
+    )
+    # The form now offers to add the name as a new, pending entry, with its kind.
+    assert 'name="new_entities"' in response.text
+    assert 'name="entity_kind"' in response.text
 
 
 def test_key_page_is_private_and_offers_a_download(client: TestClient):

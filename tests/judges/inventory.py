@@ -149,6 +149,7 @@ THREAD = {
 PUBLISH = {"action": "publish"}
 PREVIEW = {"action": "preview"}
 UNKNOWN_ENTITY = {**THREAD, "entity": "Nobody Inc", **PUBLISH}
+NEW_ENTITY = {**UNKNOWN_ENTITY, "new_entities": "yes"}  # (its kind is still missing)
 NO_KEY = "this-is-not-the-key"
 WRONG_AUTHOR_KEY = {"body": "Me again.", "author_key": NO_KEY, **PUBLISH}
 THANKS = {"body": "Thanks, that helps.", **PUBLISH}
@@ -214,6 +215,8 @@ MOD_LOGIN, MOD_CODE, MOD_ENROL = "/moderation/login", "/moderation/login/code", 
 MOD_LOGOUT, REVIEW = "/moderation/logout", "/moderation/posts/{post_id:str}"
 ACT, ACT_SHORT = "/moderation/posts/{post_id:str}/actions", "/moderation/posts/{short_post}/actions"
 LOCK = "/moderation/threads/{thread_id:str}/actions"
+ENTITY_REVIEW = "/moderation/entities/{slug:str}"
+ENTITY_ACT = "/moderation/entities/{slug:str}/actions"
 NEW_CODES = "/moderation/account/recovery-codes"
 EVERYWHERE = "/moderation/account/logout-everywhere"
 AS_MODERATOR = Stage.MODERATOR
@@ -263,12 +266,15 @@ STATES: list[PageState] = [
     get("new-thread", "/new"),
     post("new-thread-errors", "/new", "/new", {"title": "Hi", **PUBLISH}, 422),
     post("new-thread-unknown-entity", "/new", "/new", UNKNOWN_ENTITY, 422),
+    post("new-thread-new-entity-kind", "/new", "/new", NEW_ENTITY, 422),
     post("new-thread-preview", "/new", "/new", {**THREAD, "body": RICH_BODY, **PREVIEW}),
     post("new-thread-form-expired", "/new", "/new", EXPIRED, 422),
     post("new-thread-identifying-details", "/new", "/new", {**IDENTIFYING, **PREVIEW}),
     post("new-thread-unconfirmed-details", "/new", "/new", {**IDENTIFYING, **PUBLISH}, 422),
     post("key-page-thread", "/new", "/new", {**THREAD, **PUBLISH}, 201),
     post("key-page-held", "/new", "/new", CONFIRMED, 201),
+    post("key-page-new-entity", "/new", "/new", {**NEW_ENTITY, "entity_kind": "employer"}, 201),
+    get("entity-pending", ENTITY, "/entities/nobody-inc"),
     # Replying.
     get("reply", REPLY, SHORT_REPLY),
     post("reply-errors", REPLY, SHORT_REPLY, {"body": "", **PUBLISH}, 422),
@@ -356,6 +362,11 @@ STATES: list[PageState] = [
     post("moderation-action-errors", ACT, ACT_SHORT, {**HIDE, "reason": ""}, 422,
          stage=AS_MODERATOR),
     post("moderation-hidden", ACT, ACT_SHORT, HIDE, stage=AS_MODERATOR),
+    get("moderation-entity", ENTITY_REVIEW, "/moderation/entities/{entity}", stage=AS_MODERATOR),
+    get("moderation-entity-pending", ENTITY_REVIEW, "/moderation/entities/nobody-inc",
+        stage=AS_MODERATOR),
+    post("moderation-entity-errors", ENTITY_ACT, "/moderation/entities/nobody-inc/actions",
+         {"action": "merge", "reason": "Duplicate", "into": "Nobody"}, 422, stage=AS_MODERATOR),
     post("moderation-thread-locked", LOCK, "/moderation/threads/{short_thread}/actions",
          {"action": "lock", "reason": "Settled", "post_id": "{short_post}"}, stage=AS_MODERATOR),
     get("moderator-account", "/moderation/account", stage=AS_MODERATOR),

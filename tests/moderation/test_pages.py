@@ -390,7 +390,17 @@ def test_the_log_as_json_and_atom(moderator: LoggedIn, reader: TestClient):
     entry = data["entries"][0]
     assert entry["action"] == "hide" and entry["role"] == "moderator"
     assert entry["reason"] == HIDE_REASON and entry["url"].endswith("#p1")
-    assert set(entry) == {"id", "day", "action", "label", "role", "reason", "target", "url"}
+    assert set(entry) == {
+        "id",
+        "day",
+        "action",
+        "label",
+        "role",
+        "reason",
+        "detail",
+        "target",
+        "url",
+    }
     atom = reader.get("/moderation/log.atom")
     assert atom.headers["content-type"].startswith("application/atom+xml")
     assert "<summary>Advertising for a paid program (by a moderator)</summary>" in atom.text

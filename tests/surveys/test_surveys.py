@@ -111,7 +111,7 @@ def test_a_survey_rides_along_with_a_new_thread(seeded: TestClient):
                 "conflict_of_interest": "none",
             },
             "survey.programs.0.entity",
-            "not program",
+            "is an employer, not a program or a certification",
         ),
     ],
 )

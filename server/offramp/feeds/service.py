@@ -324,12 +324,14 @@ class Sitemaps:
         return length
 
     async def _fixed_count(self) -> int:
-        return 2 + await Category.count() + await Entity.count()
+        return 2 + await Category.count() + await Entity.count().where(Entity.status == "approved")
 
     async def fixed_urls(self) -> list[SitemapUrl]:
         """Home, the directory, categories and entities."""
         categories = await Category.select(Category.slug).order_by(Category.position)
-        entities = await Entity.select(Entity.slug).order_by(Entity.slug)
+        entities = await (
+            Entity.select(Entity.slug).where(Entity.status == "approved").order_by(Entity.slug)
+        )
         return [
             SitemapUrl("/"),
             SitemapUrl("/entities"),

@@ -23,6 +23,7 @@ from offramp.anonymity.abuse import POW_HEADER, AbuseControl
 from offramp.anonymity.detector import find_identifying_details
 from offramp.errors import ErrorBody, Invalid
 from offramp.forum import schemas
+from offramp.forum.entities import EntityPlan
 from offramp.forum.render import render_markdown
 from offramp.forum.service import THREADS_PER_PAGE, Attachment, Author, Forum, Publishing
 from offramp.surveys.service import Surveys
@@ -199,8 +200,9 @@ class ForumApi(Controller):
     ) -> schemas.ThreadCreated:
         """Start a thread. The answer holds the edit key: it is shown only this once."""
         await guard.limit(request, "thread", await guard.proof_of_work(proof))
-        attach = await attachments(request, guard, surveys, data, data.category, None)
-        return await forum.create_thread(data, Author(), _publishing(data), attach)
+        plan = EntityPlan(allow_new=data.new_entities)
+        attach = await attachments(request, guard, surveys, data, data.category, None, plan)
+        return await forum.create_thread(data, Author(), _publishing(data), attach, plan)
 
     @get("/threads/{thread_id:str}", operation_id="getThread", responses=errors(400, 404, 422))
     async def thread(
@@ -235,8 +237,9 @@ class ForumApi(Controller):
         if data.author_key:
             await guard.limit(request, "edit_key")
         category = (await forum.thread(thread_id)).category
-        attach = await attachments(request, guard, surveys, data, category, None)
-        return await forum.create_reply(thread_id, data, Author(), _publishing(data), attach)
+        plan = EntityPlan(allow_new=data.new_entities)
+        attach = await attachments(request, guard, surveys, data, category, None, plan)
+        return await forum.create_reply(thread_id, data, Author(), _publishing(data), attach, plan)
 
     @get("/posts/{post_id:str}", operation_id="getPost", responses=errors(400, 404))
     async def get_post(self, forum: NamedDependency[Forum], post_id: PathText) -> schemas.PostRead:
@@ -324,13 +327,15 @@ async def attachments(
     data: schemas.ThreadCreate | schemas.ReplyCreate,
     category: str,
     persona_id: str | None,
+    plan: EntityPlan,
 ) -> Attachment | None:
     """The survey and interview report sent with a new post: checked now (errors name
-    their field), written later in the post's own transaction."""
+    their field), written later in the post's own transaction. The entities they name
+    go into ``plan``, which the forum applies in that transaction."""
     checked = None
     if data.survey is not None:
         await guard.limit(request, "survey")
-        checked = await surveys.check(data.survey)
+        checked = await surveys.check(data.survey, plan)
     interview = None
     if data.interview is not None:
         if category != "interviews":
@@ -338,7 +343,7 @@ async def attachments(
                 "Interview reports belong to posts in the Interviews category.",
                 field="interview",
             )
-        interview = (data.interview, await surveys.check_interview(data.interview))
+        interview = (data.interview, await surveys.check_interview(data.interview, plan))
     return surveys.attachment(checked, interview, persona_id)
 
 

@@ -20,9 +20,10 @@ from offramp.anonymity.abuse import POW_FIELD, AbuseControl, FormVerdict, RateLi
 from offramp.anonymity.detector import Finding, find_identifying_details
 from offramp.anonymity.editkeys import new_edit_key
 from offramp.config import Settings
-from offramp.errors import OfframpError
+from offramp.errors import NotFound, OfframpError
 from offramp.forum import schemas
 from offramp.forum.api import attachments
+from offramp.forum.entities import EntityPlan, UnknownEntity
 from offramp.forum.render import render_markdown
 from offramp.forum.service import Author, Forum, NeedsConfirmation, Publishing
 from offramp.ids import new_id, this_hour
@@ -137,6 +138,7 @@ class ForumPages(Controller):
             "title": _text(form, "title"),
             "category": _text(form, "category"),
             "entity": _optional(form, "entity"),
+            "entity_kind": _optional(form, "entity_kind"),
             "body": _text(form, "body"),
             "survey": survey_from_form(form),
             "interview": interview_from_form(form),
@@ -146,10 +148,11 @@ class ForumPages(Controller):
         async def publish(data: schemas.ThreadCreate) -> Any:
             await guard.limit(request, "thread", await _proof(guard, form))
             author = author_of(request)
+            plan = EntityPlan(allow_new=data.new_entities)
             attach = await attachments(
-                request, guard, surveys, data, data.category, author.persona_id
+                request, guard, surveys, data, data.category, author.persona_id, plan
             )
-            created = await forum.create_thread(data, author, _publishing(data), attach)
+            created = await forum.create_thread(data, author, _publishing(data), attach, plan)
             return _key_page(created.edit_key, created.post, created.thread.title)
 
         composed = await _compose(guard, form, schemas.ThreadCreate, values, publish)
@@ -166,6 +169,7 @@ class ForumPages(Controller):
             preview=composed.preview,
             findings=composed.findings,
             marked=composed.marked,
+            unknown_entity=composed.unknown_entity,
             survey_options=OPTIONS,
         )
 
@@ -207,10 +211,13 @@ class ForumPages(Controller):
             if data.author_key:
                 await guard.limit(request, "edit_key")
             author = author_of(request)
+            plan = EntityPlan(allow_new=data.new_entities)
             attach = await attachments(
-                request, guard, surveys, data, thread.category, author.persona_id
+                request, guard, surveys, data, thread.category, author.persona_id, plan
             )
-            created = await forum.create_reply(thread_id, data, author, _publishing(data), attach)
+            created = await forum.create_reply(
+                thread_id, data, author, _publishing(data), attach, plan
+            )
             return _key_page(created.edit_key, created.post, thread.title)
 
         composed = await _compose(guard, form, schemas.ReplyCreate, values, publish)
@@ -226,6 +233,7 @@ class ForumPages(Controller):
             preview=composed.preview,
             findings=composed.findings,
             marked=composed.marked,
+            unknown_entity=composed.unknown_entity,
             survey_options=OPTIONS,
             entities=await forum.entities(),
         )
@@ -377,7 +385,12 @@ class ForumPages(Controller):
         slug: FromPath[str],
         after: FromQuery[str | None] = None,
     ) -> Any:
-        entity = await forum.entity(slug)
+        try:
+            entity = await forum.entity(slug)
+        except NotFound:
+            if moved := await forum.current_slug(slug):
+                return Redirect(path=f"/entities/{moved}", status_code=301)
+            raise
         entity_id = await forum.entity_id(slug)
         listing = await forum.threads(entity=entity_id, cursor=after)
         kind = "employer" if entity.kind == "employer" else "program"
@@ -407,6 +420,7 @@ class Composed:
     preview: str | None = None
     findings: list[Finding] = field(default_factory=list)
     marked: list[tuple[str, bool]] = field(default_factory=list)
+    unknown_entity: bool = False  # a name not in the directory: offer to add it
 
     @property
     def status_code(self) -> int:
@@ -448,7 +462,8 @@ async def _compose(guard, form, model, values, publish, check_form=True) -> Any:
     except OfframpError as exc:
         if exc.status_code == 404:
             raise
-        return Composed({exc.field or "form": exc.message}, preview, findings, marked)
+        unknown = isinstance(exc, UnknownEntity)
+        return Composed({exc.field or "form": exc.message}, preview, findings, marked, unknown)
 
 
 def highlight(text: str, findings: list) -> list[tuple[str, bool]]:
@@ -467,6 +482,7 @@ def _publishing_values(form: FormMultiDict) -> dict[str, bool]:
     return {
         "confirm_identifying_details": form.get("confirm_identifying_details") == "yes",
         "delay_publication": form.get("delay_publication") == "yes",
+        "new_entities": form.get("new_entities") == "yes",
     }
 
 

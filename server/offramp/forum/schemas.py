@@ -66,6 +66,15 @@ class _Input(BaseModel):
 
 
 class _Publishing(_Input):
+    new_entities: bool = Field(
+        False,
+        description="Add employers, programs or certifications named here (the thread's "
+        "entity, the survey's employer and programs, the interview's employer) that are not "
+        "in the directory as new entries. They are pending — listed nowhere and without "
+        "figures of their own — until named again in another thread or confirmed by a "
+        "moderator. Without it, an unknown name is a 422 (code `unknown_entity`) that "
+        "suggests close names.",
+    )
     confirm_identifying_details: bool = Field(
         False,
         description="Publish even though the text seems to contain identifying details (see "
@@ -87,6 +96,10 @@ class ThreadCreate(_Publishing):
         json_schema_extra=_PRINTABLE,  # Litestar drops it from inside the union
         description="Optional: the employer, program or certification the thread is about, "
         "by slug, name or alias (GET /api/v1/entities).",
+    )
+    entity_kind: Literal["employer", "program", "certification"] | None = Field(
+        None,
+        description="With `new_entities`: what `entity` is, if it is not in the directory.",
     )
     body: Body = Field(description=f"Markdown, {BODY_MIN}–{BODY_MAX} characters.")
     survey: SurveyV1 | None = Field(

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import math
 import secrets
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,7 +30,8 @@ from offramp.errors import (
     NotFound,
     Unauthorized,
 )
-from offramp.forum import schemas
+from offramp.forum import entities, schemas
+from offramp.forum.entities import EntityPlan, alias_key  # noqa: F401  (alias_key: re-exported)
 from offramp.forum.render import render_markdown
 from offramp.forum.tables import (
     Category,
@@ -55,6 +55,7 @@ MAX_DELAY_HOURS = 24
 
 
 ChangeListener = Callable[[str, "str | None"], Awaitable[None]]
+ConfirmationListener = Callable[[list[str]], Awaitable[None]]  # ids of confirmed entities
 Attachment = Callable[[str, str], Awaitable[None]]  # (thread_id, post_id), in the transaction
 
 
@@ -120,6 +121,7 @@ class Forum:
 
     secret: bytes
     listeners: tuple[ChangeListener, ...] = ()
+    confirmation_listeners: tuple[ConfirmationListener, ...] = ()
 
     async def changed(self, thread_id: str, post_id: str | None = None) -> None:
         """Call inside the write transaction, after the change."""
@@ -229,7 +231,8 @@ class Forum:
     # -- entities ------------------------------------------------------------
 
     async def entities(self, kind: str | None = None) -> list[schemas.EntityRead]:
-        query = Entity.select().order_by(Entity.name)
+        """The directory: approved entities only (pending ones are listed nowhere)."""
+        query = Entity.select().where(Entity.status == "approved").order_by(Entity.name)
         if kind:
             query = query.where(Entity.kind == kind)
         return [_entity(row) for row in await query]
@@ -240,26 +243,34 @@ class Forum:
             raise NotFound(f"There is no employer, program or certification '{slug}'.")
         return _entity(row)
 
+    async def current_slug(self, old: str) -> str | None:
+        """Where an entity now lives whose page was ``old`` (renamed, or merged into
+        another): its slug, looked up through the names it is known by."""
+        row = (
+            await EntityAlias.select(EntityAlias.entity.slug.as_alias("slug"))
+            .where(EntityAlias.key == alias_key(old))
+            .first()
+        )
+        return row["slug"] if row and row["slug"] != old else None
+
     async def entity_id(self, slug: str) -> str:
         row = await Entity.select(Entity.id).where(Entity.slug == slug).first()
         if row is None:
             raise NotFound(f"There is no employer, program or certification '{slug}'.")
         return row["id"]
 
-    async def resolve_entity(self, text: str) -> str:
-        """The id of the entity whose slug, name or alias is ``text``."""
-        row = (
-            await EntityAlias.select(EntityAlias.entity)
-            .where(EntityAlias.key == alias_key(text))
-            .first()
-        )
-        if row is None:
-            raise Invalid(
-                f"No employer, program or certification is called '{text}'. Pick one from "
-                "the list (the directory at /entities), or leave the field empty.",
-                field="entity",
-            )
-        return row["entity"]
+    async def resolve_entity(self, text: str, **options) -> str:
+        """The id of the entity whose slug, name or alias is ``text``; see
+        ``entities.resolve`` for adding new names through an ``EntityPlan``."""
+        return await entities.resolve(text, **options)
+
+    async def apply_entities(self, plan: EntityPlan, source: str) -> None:
+        """Inside the write transaction: add the plan's new entities (pending) and
+        confirm pending ones that ``source`` names independently."""
+        confirmed = await entities.apply(plan, source)
+        if confirmed:
+            for listener in self.confirmation_listeners:
+                await listener(confirmed)
 
     # -- writing -------------------------------------------------------------
 
@@ -288,11 +299,16 @@ class Forum:
         author: Author = Author(),
         publishing: Publishing = Publishing(),
         attach: Attachment | None = None,
+        plan: EntityPlan | None = None,
     ) -> schemas.ThreadCreated:
         """Start a thread. ``attach`` (e.g. an outcome survey) is written in the same
-        transaction as the post, with the new thread's and post's ids."""
+        transaction as the post, with the new thread's and post's ids. ``plan`` holds
+        the entities the post names (its survey's too); new ones are added with it."""
         await self.category(data.category)  # a clear 404 before anything is written
-        entity_id = await self.resolve_entity(data.entity) if data.entity else None
+        plan = plan if plan is not None else EntityPlan(allow_new=data.new_entities)
+        entity_id = None
+        if data.entity:
+            entity_id = await self.resolve_entity(data.entity, plan=plan, new_kind=data.entity_kind)
         publishing = self.check_findings([data.title, data.body], publishing)
         key, key_hash = new_edit_key()
         now = this_hour()
@@ -302,6 +318,7 @@ class Forum:
             self.persona_ref(author.persona_id, thread_id) if author.persona_id else post_id
         )
         async with write_transaction():
+            await self.apply_entities(plan, source=thread_id)
             await Thread.insert(
                 Thread(
                     id=thread_id,
@@ -349,6 +366,7 @@ class Forum:
         author: Author = Author(),
         publishing: Publishing = Publishing(),
         attach: Attachment | None = None,
+        plan: EntityPlan | None = None,
     ) -> schemas.PostCreated:
         author_key = clean_key(data.author_key) if data.author_key else None
         if data.author_key and author_key is None and not author.persona_id:
@@ -395,6 +413,8 @@ class Forum:
             await PostRevision.insert(
                 PostRevision(post=post_id, number=1, body_md=data.body, created_at=now)
             )
+            if plan is not None:
+                await self.apply_entities(plan, source=thread_id)
             if attach:
                 await attach(thread_id, post_id)
             await self.changed(thread_id, post_id)
@@ -725,13 +745,6 @@ def _entity(row: dict) -> schemas.EntityRead:
         status=row["status"],
         thread_count=row["thread_count"],
     )
-
-
-def alias_key(text: str) -> str:
-    """Case-, accent- and spacing-insensitive form of a name, for look-ups."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(plain.casefold().replace("-", " ").split())[:140]
 
 
 def _encode_cursor(last_activity: datetime, thread_id: str) -> str:

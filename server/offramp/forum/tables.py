@@ -40,6 +40,9 @@ class Entity(Table, tablename="forum_entity"):
     description = Text(default="")
     aliases = Text(default="")  # one per line, for display; lookups use EntityAlias
     status = Varchar(length=20, default="approved")  # approved | pending
+    # A pending entity's first mention: the thread (or standalone survey) that named it.
+    # A mention from anywhere else confirms it; cleared then. Never shown.
+    pending_source = Varchar(length=ID_LENGTH, null=True, default=None)
     thread_count = Integer(default=0)
     created_at = Timestamptz()
 

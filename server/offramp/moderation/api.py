@@ -15,6 +15,7 @@ from litestar.params import JSONBody
 from offramp.anonymity.abuse import AbuseControl
 from offramp.forum.api import PathText, errors, require_json
 from offramp.moderation import schemas
+from offramp.moderation.entities import EntityDesk
 from offramp.moderation.service import Actor, Moderation
 from offramp.moderation.sessions import identity_of, moderators_only
 
@@ -121,6 +122,36 @@ class ModeratorApi(Controller):
     ) -> schemas.LogEntryRead:
         """Lock or unlock a thread; answers with the public log entry."""
         return await moderation.act_on_thread(actor_of(request), thread_id, data)
+
+    @get(
+        "/entities/{slug:str}",
+        operation_id="reviewEntity",
+        responses=errors(400, 401, 404, 422),
+    )
+    async def review_entity(
+        self, entity_desk: NamedDependency[EntityDesk], slug: PathText
+    ) -> schemas.EntityReview:
+        """An entry of the directory with what awaits a decision about it."""
+        return await entity_desk.review(slug)
+
+    @post(
+        "/entities/{slug:str}/actions",
+        status_code=201,
+        operation_id="moderateEntity",
+        responses=errors(400, 401, 404, 409, 415, 422),
+    )
+    async def act_on_entity(
+        self,
+        request: Request,
+        moderation: NamedDependency[Moderation],
+        entity_desk: NamedDependency[EntityDesk],
+        slug: PathText,
+        data: JSONBody[schemas.EntityActionCreate],
+    ) -> schemas.LogEntryRead:
+        """Approve, reject, edit or merge an entry, or decide on surveys naming it that
+        were held out as a burst; answers with the public log entry."""
+        entry = await entity_desk.act(actor_of(request), slug, data)
+        return await moderation.entry(entry)
 
 
 def actor_of(request: Request) -> Actor:

@@ -26,11 +26,13 @@ from pydantic import ValidationError
 from offramp.anonymity.abuse import AbuseControl, FormVerdict
 from offramp.config import Settings
 from offramp.errors import OfframpError
+from offramp.forum.api import errors
 from offramp.forum.pages import author_of, form_errors, read_form
 from offramp.forum.service import Forum
 from offramp.moderation import schemas
 from offramp.moderation.accounts import PASSWORD_MAX, Identity, Moderators
 from offramp.moderation.api import actor_of
+from offramp.moderation.entities import EntityDesk
 from offramp.moderation.service import Moderation
 from offramp.moderation.sessions import (
     LOGIN_PATH,
@@ -40,7 +42,6 @@ from offramp.moderation.sessions import (
     session_cookie,
     to_login,
 )
-from offramp.forum.api import errors
 from offramp.web import page
 
 NO_STORE = CacheControlHeader(no_store=True)
@@ -402,6 +403,51 @@ class ModeratorPages(Controller):
             return _see_other(f"/moderation/posts/{back}?done={entry.action}")
         return _see_other("/moderation/log")
 
+    @get("/entities/{slug:str}", name="moderation_entity")
+    async def entity(
+        self,
+        forum: NamedDependency[Forum],
+        entity_desk: NamedDependency[EntityDesk],
+        slug: FromPath[str],
+        done: Annotated[str | None, QueryParameter(max_length=30)] = None,
+    ) -> Any:
+        return await _entity_page(forum, entity_desk, slug, {}, done=done)
+
+    @post("/entities/{slug:str}/actions", name="moderate_entity")
+    async def act_on_entity(
+        self,
+        request: Request,
+        forum: NamedDependency[Forum],
+        moderation: NamedDependency[Moderation],
+        entity_desk: NamedDependency[EntityDesk],
+        slug: FromPath[str],
+    ) -> Any:
+        form = await read_form(request)
+        action = _text(form, "action")
+        values: dict = {"action": action, "reason": _text(form, "reason")}
+        if action == "merge":
+            values["into"] = _text(form, "into")
+        if action == "edit":
+            values |= {
+                "name": _text(form, "name"),
+                "kind": _text(form, "kind") or None,
+                "website": _text(form, "website").strip(),
+                "description": _text(form, "description"),
+                "aliases": [line for line in _text(form, "aliases").splitlines() if line.strip()],
+            }
+        try:
+            data = _validated(schemas.EntityActionCreate, values)
+            entry = await moderation.entry(await entity_desk.act(actor_of(request), slug, data))
+        except OfframpError as exc:
+            if exc.status_code == 404 and exc.field == "slug":
+                raise
+            field = (exc.field or "form").split(".")[0]
+            errors = {f"{action}-{field}" if field != "form" else "form": exc.message}
+            return await _entity_page(forum, entity_desk, slug, errors, _status(exc), values)
+        if entry.url and entry.url.startswith("/entities/"):
+            return _see_other(f"/moderation{entry.url}?done={entry.action}")
+        return _see_other("/moderation/queue")
+
     @get("/account", name="moderator_account")
     async def account(self, request: Request, moderators: NamedDependency[Moderators]) -> Any:
         return await _account_page(request, moderators, {})
@@ -497,7 +543,8 @@ def atom_feed(base: str, entries: list[schemas.LogEntryRead]) -> bytes:
         add(item, "updated", f"{entry.day.isoformat()}T00:00:00Z")
         where = entry.url or f"/moderation/log#e{entry.id}"
         add(item, "link", rel="alternate", href=base + where)
-        add(item, "summary", f"{entry.reason} (by a {entry.role})")
+        detail = f" {entry.detail}" if entry.detail else ""
+        add(item, "summary", f"{entry.reason}{detail} (by a {entry.role})")
     return ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
@@ -581,6 +628,30 @@ async def _review_page(
         personal=True,
         review=await moderation.review(post_id),
         reasons=schemas.REPORT_REASONS,
+        labels=schemas.ACTION_LABELS,
+        errors=errors,
+        values=values or {},
+        done=done if done in schemas.ACTION_LABELS else None,
+    )
+
+
+async def _entity_page(
+    forum: Forum,
+    entity_desk: EntityDesk,
+    slug: str,
+    errors: dict,
+    status_code: int = 200,
+    values: dict | None = None,
+    done: str | None = None,
+) -> Any:
+    entity = await entity_desk.review(slug)
+    others = [other for other in await forum.entities(entity.kind) if other.slug != slug]
+    return page(
+        "moderation/entity.html",
+        status_code=status_code,
+        personal=True,
+        entity=entity,
+        others=others,
         labels=schemas.ACTION_LABELS,
         errors=errors,
         values=values or {},

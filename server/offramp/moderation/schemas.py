@@ -37,7 +37,17 @@ ACTION_LABELS: dict[str, str] = {
     "takedown_received": "Takedown request received",
     "takedown_upheld": "Takedown request upheld: post hidden",
     "takedown_rejected": "Takedown request rejected: post restored",
+    "approve_entity": "New entry confirmed",
+    "confirm_entity": "New entry confirmed by a second mention",
+    "reject_entity": "Pending entry removed",
+    "edit_entity": "Entry edited",
+    "merge_entity": "Entries merged",
+    "clear_surveys": "Flagged surveys counted",
+    "exclude_surveys": "Flagged surveys left out",
 }
+EntityAction = Literal["approve", "reject", "edit", "merge", "clear_surveys", "exclude_surveys"]
+ENTITY_NAME_MIN, ENTITY_NAME_MAX = 2, 120
+WEBSITE_MAX, DESCRIPTION_MAX, ALIAS_MAX, ALIASES_MAX = 300, 2000, 120, 20
 
 NOTE_MAX, REASON_MAX = 1000, 300
 ORGANISATION_MAX, CLAIM_MIN, CLAIM_MAX = 120, 20, 5000
@@ -96,6 +106,39 @@ class PostActionCreate(_Input):
         "Required except for approve and dismiss.",
     )
     revision: int | None = Field(None, ge=1, description="For redact: the revision number.")
+
+
+class EntityActionCreate(_Input):
+    action: EntityAction = Field(
+        description="approve / reject (a pending entry), edit (name, kind, website, "
+        "description, aliases), merge (into another entry, `into`), clear_surveys / "
+        "exclude_surveys (surveys naming it that were held out as a burst: count them, or "
+        "leave them out for good)."
+    )
+    reason: OneLine = Field(
+        "",
+        max_length=REASON_MAX,
+        description="The public reason, shown in the log. Required except for approve.",
+    )
+    into: OneLine | None = Field(
+        None, max_length=140, description="For merge: the entry that remains (slug or name)."
+    )
+    name: OneLine | None = Field(
+        None,
+        min_length=ENTITY_NAME_MIN,
+        max_length=ENTITY_NAME_MAX,
+        description="For edit: the new name (the page moves; the old name keeps working).",
+    )
+    kind: Literal["employer", "program", "certification"] | None = Field(
+        None, description="For edit."
+    )
+    website: OneLine | None = Field(
+        None, max_length=WEBSITE_MAX, description="For edit: https://… or empty."
+    )
+    description: Text | None = Field(None, max_length=DESCRIPTION_MAX, description="For edit.")
+    aliases: list[Annotated[OneLine, Field(min_length=1, max_length=ALIAS_MAX)]] | None = Field(
+        None, max_length=ALIASES_MAX, description="For edit: the other names it goes by."
+    )
 
 
 class ThreadActionCreate(_Input):
@@ -176,13 +219,35 @@ class QueueItem(BaseModel):
     post_id: str | None = None
 
 
+class EntityReview(BaseModel):
+    """An entry of the directory as moderators see it, with what awaits a decision."""
+
+    slug: str
+    name: str
+    kind: str
+    status: Literal["approved", "pending"]
+    website: str
+    description: str
+    aliases: list[str]
+    url: str
+    created: date
+    threads: int = Field(description="Public threads about it.")
+    surveys: int = Field(description="Surveys naming it (moderators only).")
+    interview_reports: int
+    flagged_surveys: int = Field(description="Surveys naming it held out as a burst.")
+
+
 class LogEntryRead(BaseModel):
     id: int
     day: date
     action: str
     label: str
-    role: str = Field(description="moderator, admin, or public (a takedown request arriving).")
+    role: str = Field(
+        description="moderator, admin, public (a takedown request arriving), or automatic "
+        "(a rule, e.g. a new entry named again elsewhere)."
+    )
     reason: str
+    detail: str = Field("", description="What the action did, in words (e.g. a merge).")
     target: str = Field(description="What it concerned, in words.")
     url: str | None = Field(description="Where it is (hidden posts show their notice).")
 

@@ -18,7 +18,7 @@ from offramp.db import write_transaction
 from offramp.errors import Conflict, Invalid, NotFound
 from offramp.forum.render import render_markdown
 from offramp.forum.service import POSTS_PER_PAGE, Author, Forum, thread_url
-from offramp.forum.tables import Post, PostRevision, Thread
+from offramp.forum.tables import Entity, Post, PostRevision, Thread
 from offramp.ids import this_hour
 from offramp.moderation import schemas
 from offramp.moderation.tables import LogEntry, Report, Takedown
@@ -320,6 +320,9 @@ class Moderation:
         entries = await self._entries(rows)
         return schemas.LogPage(entries=entries, next=rows[-1]["id"] if more else None)
 
+    async def entry(self, entry_id: int) -> schemas.LogEntryRead:
+        return await self._entry(entry_id)
+
     async def _entry(self, entry_id: int) -> schemas.LogEntryRead:
         rows = await LogEntry.select().where(LogEntry.id == entry_id)
         return (await self._entries(rows))[0]
@@ -335,7 +338,22 @@ class Moderation:
             )
         }
         posts = await self._post_rows([row["post"] for row in rows if row["post"]])
-        return [_log_entry(row, threads.get(row["thread"]), posts.get(row["post"])) for row in rows]
+        entity_ids = [row["entity"] for row in rows if row["entity"]]
+        entities = {
+            row["id"]: row
+            for row in await Entity.select(Entity.id, Entity.name, Entity.slug).where(
+                Entity.id.is_in(entity_ids or [""])
+            )
+        }
+        return [
+            _log_entry(
+                row,
+                threads.get(row["thread"]),
+                posts.get(row["post"]),
+                entities.get(row["entity"]),
+            )
+            for row in rows
+        ]
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -361,32 +379,8 @@ class Moderation:
             role=role,
         )
 
-    async def _log_entry(
-        self,
-        actor: Actor | None,
-        action: str,
-        reason: str,
-        *,
-        post: str | None = None,
-        thread: str | None = None,
-        revision: int | None = None,
-        prior: str = "",
-        role: str | None = None,
-    ) -> int:
-        inserted = await LogEntry.insert(
-            LogEntry(
-                action=action,
-                role=role or (actor.role if actor else "public"),
-                moderator=actor.moderator_id if actor else None,
-                post=post,
-                thread=thread,
-                revision=revision,
-                reason=reason,
-                prior_status=prior,
-                created_at=this_hour(),
-            )
-        ).returning(LogEntry.id)
-        return inserted[0]["id"]
+    async def _log_entry(self, actor: Actor | None, action: str, reason: str, **about) -> int:
+        return await write_log(actor, action, reason, **about)
 
     async def _post(self, post_id: str) -> dict:
         row = await Post.select().where(Post.id == post_id).first()
@@ -473,6 +467,51 @@ class Moderation:
 # -- rows to models ------------------------------------------------------------------------
 
 
+async def write_log(
+    actor: Actor | None,
+    action: str,
+    reason: str,
+    *,
+    post: str | None = None,
+    thread: str | None = None,
+    revision: int | None = None,
+    entity: str | None = None,
+    detail: str = "",
+    prior: str = "",
+    role: str | None = None,
+) -> int:
+    """One public log entry (inside the action's transaction); its id."""
+    inserted = await LogEntry.insert(
+        LogEntry(
+            action=action,
+            role=role or (actor.role if actor else "public"),
+            moderator=actor.moderator_id if actor else None,
+            post=post,
+            thread=thread,
+            revision=revision,
+            entity=entity,
+            reason=reason,
+            detail=detail,
+            prior_status=prior,
+            created_at=this_hour(),
+        )
+    ).returning(LogEntry.id)
+    return inserted[0]["id"]
+
+
+async def log_confirmations(entity_ids: list[str]) -> None:
+    """Entries that posters added and someone named again elsewhere: confirmed by the
+    rule, logged like a moderator's decision (a Forum confirmation listener)."""
+    for entity_id in entity_ids:
+        await write_log(
+            None,
+            "confirm_entity",
+            "Named again in another thread or survey.",
+            entity=entity_id,
+            role="automatic",
+        )
+
+
 def _reason_for(action: str, reason: str) -> str:
     """The public reason: typed by the moderator, or a default where one makes sense."""
     reason = reason.strip()
@@ -536,10 +575,16 @@ def _takedown(row: dict) -> schemas.TakedownRead:
     )
 
 
-def _log_entry(row: dict, thread: dict | None, post: dict | None) -> schemas.LogEntryRead:
+def _log_entry(
+    row: dict, thread: dict | None, post: dict | None, entity: dict | None = None
+) -> schemas.LogEntryRead:
     public = thread is not None and thread["status"] == "published"
     target, url = "a thread that is not public", None
-    if post is not None and public:
+    if entity is not None:
+        target, url = f"“{entity['name']}”", f"/entities/{entity['slug']}"
+    elif row["entity"] or row["action"].endswith("_entity"):
+        target = "an entry no longer in the directory"
+    elif post is not None and public:
         target, url = f"post {post['seq']} in “{thread['title']}”", _post_url(post)
     elif post is not None:
         target = "a post that is not public"
@@ -554,6 +599,7 @@ def _log_entry(row: dict, thread: dict | None, post: dict | None) -> schemas.Log
         label=schemas.ACTION_LABELS.get(row["action"], row["action"]),
         role=row["role"],
         reason=row["reason"],
+        detail=row["detail"],
         target=target,
         url=url,
     )

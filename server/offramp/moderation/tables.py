@@ -83,6 +83,8 @@ class LogEntry(Table, tablename="moderation_log"):
     post = Varchar(length=12, null=True, default=None)
     thread = Varchar(length=12, null=True, default=None)
     revision = Integer(null=True, default=None)
+    entity = Varchar(length=12, null=True, default=None)  # an entity acted on (or kept)
     reason = Text(default="")  # public
+    detail = Text(default="")  # public: what the action did, in words (e.g. a merge)
     prior_status = Varchar(length=20, default="")  # what "restore" goes back to
     created_at = Timestamptz()  # to the hour; shown to the day

@@ -100,7 +100,9 @@ class Statistics:
         started = time.monotonic()
         moment = this_hour(now)
         await self.flag_bursts(moment)
-        slugs = {row["id"]: row["slug"] for row in await Entity.select(Entity.id, Entity.slug)}
+        # Pending entities (added by a poster, not yet confirmed) get no figures of their own.
+        approved = Entity.select(Entity.id, Entity.slug).where(Entity.status == "approved")
+        slugs = {row["id"]: row["slug"] for row in await approved}
         scopes: list[Scope] = []
         totals = await self._query(
             "SELECT s.flagged OR s.excluded AS held, COUNT(*) AS n FROM survey s GROUP BY 1"
@@ -123,7 +125,9 @@ class Statistics:
                 self._survival_figures(scope, rows)
                 scopes.append(scope)
         for entity_id, rows in (await self._program_rollup()).items():
-            scope = Scope("program", slugs.get(entity_id, entity_id), rollup=rows)
+            if entity_id not in slugs:
+                continue
+            scope = Scope("program", slugs[entity_id], rollup=rows)
             self._survival_figures(scope, rows)
             await self._program_figures(scope, entity_id)
             scopes.append(scope)
@@ -164,6 +168,7 @@ class Statistics:
             if recent >= BURST_MINIMUM and recent > BURST_FACTOR * max(weekly, 1):
                 result = await self._query(
                     "UPDATE survey SET flagged = {} WHERE created_at >= {} AND NOT flagged AND "
+                    "NOT reviewed AND "
                     "(employer = {} OR id IN (SELECT survey FROM survey_program WHERE entity = "
                     "{})) RETURNING id",
                     True,
@@ -546,8 +551,8 @@ class Statistics:
         )
         employers = {r["grp"] for r in hires} | {r["grp"] for r in outcomes}
         scopes = []
-        for employer in sorted(employers):
-            scope = Scope("employer", slugs.get(employer, employer))
+        for employer in sorted(employers & slugs.keys()):
+            scope = Scope("employer", slugs[employer])
             hired = sum(r["n"] for r in hires if r["grp"] == employer)
             scope.figures.append(
                 self._count("hires", "Hires reported in surveys", hired, "#employers")

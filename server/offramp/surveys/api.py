@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody
+from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
 from offramp.anonymity.abuse import AbuseControl
 from offramp.forum.api import PRIVATE, PathText, errors, require_json
@@ -21,6 +21,16 @@ EditKey = Annotated[
         description="`Bearer <edit_key>`: the survey's own key (tracking surveys) or its "
         "post's key.",
         required=False,
+    ),
+]
+NewEntities = Annotated[
+    bool,
+    QueryParameter(
+        name="new_entities",
+        description="Add an employer or program named here that is not in the directory as "
+        "a new entry, pending until named again elsewhere or confirmed by a moderator. "
+        "Without it, an unknown name is a 422 (code `unknown_entity`) that suggests close "
+        "names.",
     ),
 ]
 
@@ -42,11 +52,12 @@ class SurveysApi(Controller):
         surveys: NamedDependency[Surveys],
         guard: NamedDependency[AbuseControl],
         data: JSONBody[schemas.SurveyV1],
+        new_entities: NewEntities = False,
     ) -> schemas.SurveyCreated:
         """Start tracking a search: a survey of its own (no post), usually while still
         searching, updated later with the key it returns (shown once)."""
         await guard.limit(request, "survey")
-        return await surveys.start_tracking(data)
+        return await surveys.start_tracking(data, new_entities=new_entities)
 
     @get("/surveys/{survey_id:str}", cache_control=PRIVATE, responses=errors(400, 401, 403, 404))
     async def read_survey(
@@ -71,11 +82,12 @@ class SurveysApi(Controller):
         survey_id: PathText,
         data: JSONBody[schemas.SurveyV1],
         authorization: EditKey = None,
+        new_entities: NewEntities = False,
     ) -> schemas.SurveyRead:
         """Update a survey (e.g. "hired after 9 months"): a new revision; figures use the
         latest one from the next statistics rebuild on."""
         await guard.limit(request, "survey")
-        return await surveys.update(survey_id, Author(key=authorization), data)
+        return await surveys.update(survey_id, Author(key=authorization), data, new_entities)
 
     @put(
         "/posts/{post_id:str}/survey",
@@ -90,7 +102,8 @@ class SurveysApi(Controller):
         post_id: PathText,
         data: JSONBody[schemas.SurveyV1],
         authorization: EditKey = None,
+        new_entities: NewEntities = False,
     ) -> schemas.SurveyRead:
         """Attach or update the outcome survey of a post, with the post's edit key."""
         await guard.limit(request, "survey")
-        return await surveys.update_for_post(post_id, Author(key=authorization), data)
+        return await surveys.update_for_post(post_id, Author(key=authorization), data, new_entities)

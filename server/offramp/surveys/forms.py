@@ -10,8 +10,17 @@ from litestar.datastructures import FormMultiDict
 from offramp.surveys import schemas
 
 BOOLEAN_FIELDS = {"paid_any", "would_recommend", "promised_placement", "income_claims"}
-NUMBER_FIELDS = {"cost_usd", "other_costs_usd", "applications", "interviews", "offers",
-                 "satisfaction", "helped", "weeks_to_response", "difficulty"}
+NUMBER_FIELDS = {
+    "cost_usd",
+    "other_costs_usd",
+    "applications",
+    "interviews",
+    "offers",
+    "satisfaction",
+    "helped",
+    "weeks_to_response",
+    "difficulty",
+}
 PROGRAM_ROWS = 2
 
 

@@ -10,14 +10,15 @@ respondent.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from offramp.anonymity.editkeys import clean_key, hash_key, key_matches, new_edit_key
 from offramp.db import write_transaction
 from offramp.errors import Forbidden, Invalid, NotFound, Unauthorized
+from offramp.forum.entities import EntityPlan
 from offramp.forum.service import Attachment, Author, Forum
-from offramp.forum.tables import Entity, Post
+from offramp.forum.tables import Post
 from offramp.ids import new_id, this_hour
 from offramp.surveys import schemas
 from offramp.surveys.schemas import SCHEMA_VERSION, current_month, month_index
@@ -33,6 +34,7 @@ class Checked:
     data: schemas.SurveyV1
     employer_id: str | None
     program_ids: list[str]
+    plan: EntityPlan = field(default_factory=EntityPlan)
 
 
 class Surveys:
@@ -41,35 +43,44 @@ class Surveys:
 
     # -- checking -----------------------------------------------------------------
 
-    async def check(self, data: schemas.SurveyV1) -> Checked:
-        """Apply the rules across fields and resolve named entities; errors name the field."""
-        for field, message in data.rule_errors():
-            raise Invalid(f"survey.{field} {message}.", field=f"survey.{field}")
+    async def check(self, data: schemas.SurveyV1, plan: EntityPlan | None = None) -> Checked:
+        """Apply the rules across fields and resolve named entities; errors name the field.
+        Names not in the directory become new (pending) entities if ``plan`` allows it:
+        the employer field names an employer, the programs field a program."""
+        for name, message in data.rule_errors():
+            raise Invalid(f"survey.{name} {message}.", field=f"survey.{name}")
+        plan = plan if plan is not None else EntityPlan()
         employer_id = None
         if data.employer:
-            employer_id = await self._entity(data.employer, ("employer",), "survey.employer")
+            employer_id = await self.forum.resolve_entity(
+                data.employer,
+                field="survey.employer",
+                kinds=("employer",),
+                plan=plan,
+                new_kind="employer",
+            )
         program_ids = [
-            await self._entity(
+            await self.forum.resolve_entity(
                 program.entity,
-                ("program", "certification"),
-                f"survey.programs.{index}.entity",
+                field=f"survey.programs.{index}.entity",
+                kinds=("program", "certification"),
+                plan=plan,
+                new_kind="program",
             )
             for index, program in enumerate(data.programs)
         ]
-        return Checked(data, employer_id, program_ids)
+        return Checked(data, employer_id, program_ids, plan)
 
-    async def check_interview(self, report: schemas.InterviewReport) -> str:
-        return await self._entity(report.employer, ("employer",), "interview.employer")
-
-    async def _entity(self, name: str, kinds: tuple[str, ...], field: str) -> str:
-        try:
-            entity_id = await self.forum.resolve_entity(name)
-        except Invalid as exc:
-            raise Invalid(exc.message, field=field) from None
-        row = await Entity.select(Entity.kind).where(Entity.id == entity_id).first()
-        if row["kind"] not in kinds:
-            raise Invalid(f"'{name}' is not {' or '.join(kinds)}.", field=field)
-        return entity_id
+    async def check_interview(
+        self, report: schemas.InterviewReport, plan: EntityPlan | None = None
+    ) -> str:
+        return await self.forum.resolve_entity(
+            report.employer,
+            field="interview.employer",
+            kinds=("employer",),
+            plan=plan,
+            new_kind="employer",
+        )
 
     # -- attaching to a new post (inside the forum's transaction) ------------------
 
@@ -93,30 +104,38 @@ class Surveys:
     # -- the start-tracking flow: a survey of its own --------------------------------
 
     async def start_tracking(
-        self, data: schemas.SurveyV1, persona_id: str | None = None
+        self, data: schemas.SurveyV1, persona_id: str | None = None, new_entities: bool = False
     ) -> schemas.SurveyCreated:
-        checked = await self.check(data)
+        checked = await self.check(data, EntityPlan(allow_new=new_entities))
         key, key_hash = new_edit_key()
+        survey_id = new_id()
         async with write_transaction():
-            survey_id = await self._insert(checked, key_hash=key_hash, persona_id=persona_id)
+            await self.forum.apply_entities(checked.plan, source=survey_id)
+            await self._insert(
+                checked, survey_id=survey_id, key_hash=key_hash, persona_id=persona_id
+            )
         return schemas.SurveyCreated(survey=await self._read(survey_id), edit_key=key)
 
     async def update(
-        self, survey_id: str, author: Author, data: schemas.SurveyV1
+        self, survey_id: str, author: Author, data: schemas.SurveyV1, new_entities: bool = False
     ) -> schemas.SurveyRead:
-        checked = await self.check(data)
+        checked = await self.check(data, EntityPlan(allow_new=new_entities))
         async with write_transaction():
             row = await self._authorised(survey_id, author)
+            await self.forum.apply_entities(checked.plan, source=await self._source(row))
             await self._append(row["id"], checked, row["prospective"])
         return await self._read(survey_id)
 
     async def update_for_post(
-        self, post_id: str, author: Author, data: schemas.SurveyV1
+        self, post_id: str, author: Author, data: schemas.SurveyV1, new_entities: bool = False
     ) -> schemas.SurveyRead:
         """Add or update the survey of a post, with the post's key or persona."""
-        checked = await self.check(data)
+        checked = await self.check(data, EntityPlan(allow_new=new_entities))
         async with write_transaction():
             await self.forum.own_post(post_id, author)
+            await self.forum.apply_entities(
+                checked.plan, source=await self._source({"post": post_id})
+            )
             row = (
                 await Survey.select(Survey.id, Survey.prospective)
                 .where(Survey.post == post_id)
@@ -165,11 +184,12 @@ class Surveys:
         self,
         checked: Checked,
         *,
+        survey_id: str | None = None,
         post_id: str | None = None,
         key_hash: str | None = None,
         persona_id: str | None = None,
     ) -> str:
-        survey_id = new_id()
+        survey_id = survey_id or new_id()
         now = this_hour()
         await Survey.insert(
             Survey(
@@ -248,6 +268,15 @@ class Surveys:
                 created_at=this_hour(),
             )
         )
+
+    async def _source(self, survey: dict) -> str:
+        """Where a survey names entities from, to tell independent mentions apart: its
+        post's thread, or the standalone survey itself."""
+        if survey.get("post"):
+            post = await Post.select(Post.thread).where(Post.id == survey["post"]).first()
+            if post is not None:
+                return post["thread"]
+        return survey["id"]
 
     async def _authorised(self, survey_id: str, author: Author) -> dict:
         row = await Survey.select().where(Survey.id == survey_id).first()

@@ -26,6 +26,7 @@ class Survey(Table, tablename="survey"):
     prospective = Boolean(default=False)  # first submitted while still searching
     flagged = Boolean(default=False)  # part of an unusual burst: left out until reviewed
     excluded = Boolean(default=False)  # a moderator excluded it from the figures
+    reviewed = Boolean(default=False)  # a moderator decided on it: never flagged again
     created_at = Timestamptz()
     updated_at = Timestamptz()
     # Current values (from the latest revision).

@@ -1,0 +1,32 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Boolean
+from piccolo.columns.indexes import IndexMethod
+
+ID = "2026-11-25T14:00:02:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "a moderator reviewed a flagged survey: burst detection leaves it alone"
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="surveys", description=DESCRIPTION)
+    manager.add_column(
+        table_class_name="Survey",
+        tablename="survey",
+        column_name="reviewed",
+        db_column_name="reviewed",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": False,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+    return manager
