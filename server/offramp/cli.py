@@ -71,8 +71,7 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
 
     made = _run_with_database(settings, work)
     print(  # type: ignore[index]
-        f"created {made['threads']} threads, {made['posts']} posts and "
-        f"{made['surveys']} surveys"
+        f"created {made['threads']} threads, {made['posts']} posts and {made['surveys']} surveys"
     )
 
 
@@ -123,6 +122,12 @@ def cmd_moderator(settings: Settings, args: argparse.Namespace) -> None:
             print(f"note: {advice}", file=sys.stderr)
         work = functools.partial(moderators.add, args.handle, password, args.role)
         done = f"moderator {args.handle} added ({args.role}); they set up TOTP at first log-in"
+    elif args.moderator_command == "reset-totp":
+        work = functools.partial(moderators.reset_second_factor, args.handle)
+        done = (
+            f"moderator {args.handle}: authenticator and recovery codes removed, sessions "
+            "ended; they enrol a new authenticator at their next log-in"
+        )
     else:
         work = functools.partial(moderators.disable, args.handle)
         done = f"moderator {args.handle} disabled; their sessions have ended"
@@ -268,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
         "disable", help="disable a moderator and end their sessions"
     )
     disable_cmd.add_argument("handle")
+    reset_cmd = moderator_commands.add_parser(
+        "reset-totp",
+        help="remove a moderator's authenticator and recovery codes (lost both); they "
+        "enrol anew at their next log-in",
+    )
+    reset_cmd.add_argument("handle")
     moderator_cmd.set_defaults(handler=cmd_moderator)
     return parser
 

@@ -52,6 +52,32 @@ def test_add_reads_one_line_of_stdin_and_disable_ends_sessions(settings: Setting
         assert password_login(client, "cli-mod").status_code == 401
 
 
+def test_reset_totp_makes_the_moderator_enrol_again(settings: Settings):
+    added = moderator_command(settings, "add", "lost-phone", password=PASSWORD)
+    assert added.returncode == 0, added.stderr
+    with TestClient(create_app(settings), base_url=ORIGIN) as client:
+        client.headers["Origin"] = ORIGIN
+        password_login(client, "lost-phone")
+        old_totp, old_codes = enrol(client)
+        assert client.get("/moderation/queue").status_code == 200
+        reset = moderator_command(settings, "reset-totp", "lost-phone")
+        assert reset.returncode == 0, reset.stderr
+        assert "enrol a new authenticator" in reset.stdout
+        assert client.get("/moderation/queue", follow_redirects=False).status_code == 303
+        # The password alone leads to a new enrolment, never to the queue; the old
+        # recovery codes are gone.
+        assert password_login(client, "lost-phone").headers["location"] == "/moderation/enrol"
+        new_totp, _ = enrol(client)
+        assert new_totp.secret != old_totp.secret
+        assert client.get("/moderation/queue").status_code == 200
+        client.post("/moderation/logout")
+        assert password_login(client, "lost-phone").headers["location"] == "/moderation/login/code"
+        used = client.post("/moderation/login/code", data={"code": old_codes[0]})
+        assert used.status_code == 401
+    unknown = moderator_command(settings, "reset-totp", "nobody-here")
+    assert unknown.returncode != 0 and "no moderator" in unknown.stderr
+
+
 @pytest.mark.parametrize(
     ("password", "accepted", "says"),
     [

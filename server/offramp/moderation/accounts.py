@@ -185,6 +185,28 @@ class Moderators:
                 raise NotFound("There is no moderator with that handle.", field="handle")
             await ModeratorSession.delete().where(ModeratorSession.moderator == updated[0]["id"])
 
+    async def reset_second_factor(self, handle: str) -> None:
+        """For a moderator who lost both the authenticator and the recovery codes (an
+        operator's or admin's decision, made off the web): the TOTP secret and recovery
+        codes are gone, every session ends, and the next log-in enrols anew."""
+        async with write_transaction():
+            updated = await (
+                Moderator.update(
+                    {
+                        Moderator.totp_secret: "",
+                        Moderator.totp_enabled: False,
+                        Moderator.totp_last_step: 0,
+                    }
+                )
+                .where(Moderator.handle_key == handle.strip().casefold())
+                .returning(Moderator.id)
+            )
+            if not updated:
+                raise NotFound("There is no moderator with that handle.", field="handle")
+            moderator_id = updated[0]["id"]
+            await RecoveryCode.delete().where(RecoveryCode.moderator == moderator_id)
+            await ModeratorSession.delete().where(ModeratorSession.moderator == moderator_id)
+
     async def account(self, moderator_id: str) -> Account:
         row = await Moderator.select().where(Moderator.id == moderator_id).first()
         if row is None:
