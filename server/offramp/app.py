@@ -35,6 +35,7 @@ from offramp.moderation.service import Moderation
 from offramp.moderation.sessions import ModeratorSessionMiddleware
 from offramp.ops.coherence import content_generation, follow_generation
 from offramp.ops.health import readiness_route
+from offramp.ops.logs import RequestLog
 from offramp.ops.metrics import metrics_handlers, metrics_middleware
 from offramp.ops.schedule import rebuild_statistics_when_due
 from offramp.search.api import SearchApi
@@ -121,7 +122,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             await store.close()
             await db.close_pool(engine)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ForumPages,
             ForumApi,
@@ -189,6 +190,10 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         debug=False,
         state={"settings": settings, "generation": generation, "guard": guard},
     )
+    # Outside everything else (routing included), so unknown paths and errors raised
+    # before any route runs also get a request id and a request line.
+    app.asgi_handler = RequestLog(app.asgi_handler)
+    return app
 
 
 async def _publish_delayed_posts(forum: Forum, generation: ContentGeneration) -> None:
