@@ -88,6 +88,8 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         form_min_seconds=settings.form_min_seconds,
         proof_of_work_enabled=settings.proof_of_work,
         pow_max_number=settings.proof_of_work_cost,
+        onion=settings.onion,
+        onion_ceiling=settings.onion_ceiling,
     )
     page_store = MemoryStore()
     generation = content_generation(settings, page_store)
