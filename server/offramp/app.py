@@ -52,8 +52,9 @@ from offramp.web import (
     ContentGeneration,
     CrossSiteFormGuard,
     InvalidateOnWrite,
+    StaticFiles,
     add_security_headers,
-    static_router,
+    frontend_dir,
     template_config,
 )
 
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         onion=settings.onion,
         onion_ceiling=settings.onion_ceiling,
     )
+    static = StaticFiles(frontend_dir() / "static")
     page_store = MemoryStore()
     generation = content_generation(settings, page_store)
 
@@ -145,7 +147,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             healthz,
             readiness_route(store),
             *metrics_handlers(settings.metrics_addresses),
-            static_router(),
+            static.router(),
         ],
         dependencies={
             "forum": Provide(lambda: forum, use_cache=True, sync_to_thread=False),
@@ -159,7 +161,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             "search_index": Provide(lambda: search_index, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
         },
-        before_send=[add_security_headers],
+        before_send=[static.cache_headers, add_security_headers],
         middleware=[
             *metrics_middleware(settings.metrics_addresses),
             CrossSiteFormGuard,
@@ -168,7 +170,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             DefineMiddleware(InvalidateOnWrite, generation=generation),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        template_config=template_config(settings, guard.form_token),
+        template_config=template_config(settings, guard.form_token, static),
         response_cache_config=ResponseCacheConfig(
             default_expiration=settings.page_cache_seconds or None,
             key_builder=generation.cache_key,
