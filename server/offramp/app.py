@@ -36,6 +36,7 @@ from offramp.moderation.service import Moderation, log_confirmations
 from offramp.moderation.sessions import ModeratorSessionMiddleware
 from offramp.ops.coherence import content_generation, follow_generation
 from offramp.ops.health import readiness_route
+from offramp.ops.logs import RequestLog
 from offramp.ops.metrics import metrics_handlers, metrics_middleware
 from offramp.ops.schedule import rebuild_statistics_when_due
 from offramp.search.api import SearchApi
@@ -52,8 +53,9 @@ from offramp.web import (
     ContentGeneration,
     CrossSiteFormGuard,
     InvalidateOnWrite,
+    StaticFiles,
     add_security_headers,
-    static_router,
+    frontend_dir,
     template_config,
 )
 
@@ -93,7 +95,10 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         form_min_seconds=settings.form_min_seconds,
         proof_of_work_enabled=settings.proof_of_work,
         pow_max_number=settings.proof_of_work_cost,
+        onion=settings.onion,
+        onion_ceiling=settings.onion_ceiling,
     )
+    static = StaticFiles(frontend_dir() / "static")
     page_store = MemoryStore()
     generation = content_generation(settings, page_store)
 
@@ -127,7 +132,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             await store.close()
             await db.close_pool(engine)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ForumPages,
             ForumApi,
@@ -148,7 +153,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             healthz,
             readiness_route(store),
             *metrics_handlers(settings.metrics_addresses),
-            static_router(),
+            static.router(),
         ],
         dependencies={
             "forum": Provide(lambda: forum, use_cache=True, sync_to_thread=False),
@@ -163,7 +168,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             "search_index": Provide(lambda: search_index, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
         },
-        before_send=[add_security_headers],
+        before_send=[static.cache_headers, add_security_headers],
         middleware=[
             *metrics_middleware(settings.metrics_addresses),
             CrossSiteFormGuard,
@@ -172,7 +177,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             DefineMiddleware(InvalidateOnWrite, generation=generation),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        template_config=template_config(settings, guard.form_token),
+        template_config=template_config(settings, guard.form_token, static),
         response_cache_config=ResponseCacheConfig(
             default_expiration=settings.page_cache_seconds or None,
             key_builder=generation.cache_key,
@@ -196,6 +201,10 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         debug=False,
         state={"settings": settings, "generation": generation, "guard": guard},
     )
+    # Outside everything else (routing included), so unknown paths and errors raised
+    # before any route runs also get a request id and a request line.
+    app.asgi_handler = RequestLog(app.asgi_handler)
+    return app
 
 
 async def _publish_delayed_posts(forum: Forum, generation: ContentGeneration) -> None:

@@ -141,6 +141,8 @@ def cmd_moderator(settings: Settings, args: argparse.Namespace) -> None:
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from offramp.ops.logs import logging_config
+
     # Workers are separate processes that read OFFRAMP_* themselves: hand them the
     # settings this command settled on (the demo's data directory, for instance).
     for name, value in settings.model_dump(exclude_none=True, exclude={"secret_key"}).items():
@@ -154,6 +156,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         access_log=False,  # SPEC §3.2: no client addresses in logs
+        log_config=logging_config(),  # JSON lines, one scrubbed path (offramp.ops.logs)
         proxy_headers=False,  # X-Forwarded-For is not trusted by default
         server_header=False,
         log_level="info",

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -86,6 +86,21 @@ class Settings(BaseSettings):
         description="`redis://host:port/db` for rate-limit buckets, the daily salt, spent "
         "proof-of-work challenges and the page cache's generation, shared by several workers "
         "and instances. Default: process memory (and a generation file in the data directory).",
+    )
+    onion: bool = Field(
+        False,
+        description="Onion-aware limits: requests that a trusted proxy marks with "
+        "`X-Offramp-Onion: 1` (the onion server of `deploy/nginx/onion.conf`) are limited by "
+        "what the client proves (a fresh proof-of-work, or the signed token of the form it "
+        "submits) instead of by address, under a shared ceiling. Needs "
+        "`OFFRAMP_TRUSTED_PROXIES`.",
+    )
+    onion_ceiling: int = Field(
+        20,
+        ge=1,
+        le=1000,
+        description="In onion-aware mode, how many times each action's limit all onion "
+        "clients together may use in one window (the ceiling on the one address they share).",
     )
     metrics_addresses: str = Field(
         "127.0.0.1,::1",
@@ -180,6 +195,16 @@ class Settings(BaseSettings):
 
         parse_networks(value)
         return value
+
+    @model_validator(mode="after")
+    def _onion_needs_a_trusted_proxy(self) -> Settings:
+        if self.onion and not self.trusted_proxies.strip():
+            raise ValueError(
+                "onion: OFFRAMP_ONION=true needs OFFRAMP_TRUSTED_PROXIES (the address of the "
+                "proxy whose onion server sets X-Offramp-Onion); the marker is believed from "
+                "nobody else"
+            )
+        return self
 
     @field_validator("secret_key")
     @classmethod

@@ -103,5 +103,5 @@ def test_a_solved_challenge_earns_the_full_limit_once(settings):
 
 def test_forms_carry_a_token_and_a_hidden_honeypot(client):
     html = client.get("/new").text
-    assert re.search(r'name="form_token" value="\d+\.[0-9a-f]{32}"', html)
+    assert re.search(r'name="form_token" value="\d+\.[0-9a-f]{16}\.[0-9a-f]{32}"', html)
     assert 'class="hp" aria-hidden="true"' in html and 'tabindex="-1"' in html

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import warnings
 from pathlib import Path
 
@@ -115,7 +116,10 @@ def check_static_files(https: httpx.Client) -> None:
     assert css.headers["cache-control"] == "public, max-age=3600"
     for name, value in SECURITY_HEADERS.items():
         assert css.headers[name] == value, name
-    fingerprinted = https.get("/static/css/site.css?v=0123abcd")
+    # The URL a page links (its content hash), served by nginx from disk, immutable.
+    linked = re.search(r'href="(/static/css/site\.css\?v=[0-9a-f]{12})"', https.get("/").text)
+    fingerprinted = https.get(linked.group(1))
+    assert fingerprinted.content == css.content
     assert fingerprinted.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert https.get("/static/nothing-here.css").status_code == 404
 

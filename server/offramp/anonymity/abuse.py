@@ -11,7 +11,9 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -19,7 +21,13 @@ from enum import Enum
 import altcha
 from litestar import Request
 
-from offramp.anonymity.ratelimit import RateLimiter, client_address, parse_networks
+from offramp.anonymity.ratelimit import (
+    Decision,
+    RateLimiter,
+    client_address,
+    is_within,
+    parse_networks,
+)
 from offramp.anonymity.stores import Store
 from offramp.errors import OfframpError
 
@@ -29,6 +37,12 @@ POW_HEADER = "X-Proof-Of-Work"
 POW_FIELD = "proof_of_work"
 FORM_TOKEN_MAX_AGE_S = 24 * 3600
 POW_TTL_S = 20 * 60
+# Set by the onion server of deploy/nginx/onion.conf; believed only from a trusted proxy.
+ONION_HEADER = "x-offramp-onion"
+
+# The proof-of-work this request presented and had accepted (its spent id), for the
+# onion-aware limits. Each request runs in its own task, so this never outlives it.
+_accepted_proof: ContextVar[str | None] = ContextVar("offramp_accepted_proof", default=None)
 
 
 class RateLimited(OfframpError):
@@ -74,6 +88,8 @@ class AbuseControl:
     form_min_seconds: float = 3.0
     proof_of_work_enabled: bool = True
     pow_max_number: int = 50_000
+    onion: bool = False
+    onion_ceiling: int = 20
     clock: object = time.time
 
     def __post_init__(self) -> None:
@@ -89,32 +105,76 @@ class AbuseControl:
 
     async def limit(self, request: Request, action: str, proof_of_work: bool = False) -> None:
         """Count this request against ``action``'s limit; raise 429 past it."""
+        proof = _accepted_proof.get()
+        _accepted_proof.set(None)
+        if self.from_onion(request):
+            await self._limit_onion(request, action, proof_of_work, proof)
+            return
         decision = await self.limiter.hit(action, self.address(request), proof_of_work)
-        if not decision.allowed:
-            assert decision.limit is not None
-            raise RateLimited(action, decision.retry_after_s, decision.limit.describe())
+        _refuse_past_limit(action, decision)
 
     async def limit_subject(self, action: str, subject: str) -> None:
         """A limit on something other than the connection (e.g. one persona's handle)."""
-        decision = await self.limiter.hit(action, subject, proof_of_work=True)
-        if not decision.allowed:
-            assert decision.limit is not None
-            raise RateLimited(action, decision.retry_after_s, decision.limit.describe())
+        _refuse_past_limit(action, await self.limiter.hit(action, subject, proof_of_work=True))
+
+    # -- onion-aware limits (docs/operations.md, "Behind Tor") ---------------------------
+
+    def from_onion(self, request: Request) -> bool:
+        """Onion-aware mode is on and a trusted proxy's onion server marked the request."""
+        if not self.onion or request.headers.get(ONION_HEADER) != "1":
+            return False
+        peer = request.client.host if request.client else ""
+        return is_within(peer, self._trusted)
+
+    async def _limit_onion(
+        self, request: Request, action: str, proof_of_work: bool, proof: str | None
+    ) -> None:
+        """Behind Tor every client has the same address. Count the request against
+        what the client proved — the proof-of-work it spent here, else the signed token
+        of the form it submits — and, when it proved nothing, against the one shared
+        bucket of the address. Then, once allowed, against the address's ceiling:
+        ``onion_ceiling`` times the limit, for all onion clients together."""
+        address = self.address(request)
+        subject = f"pow|{proof}" if proof else await self._form_token_subject(request)
+        _refuse_past_limit(
+            action, await self.limiter.hit(action, subject or address, proof_of_work)
+        )
+        ceiling = await self.limiter.hit(
+            action, f"ceiling|{address}", proof_of_work=True, scale=self.onion_ceiling
+        )
+        _refuse_past_limit(action, ceiling)
+
+    async def _form_token_subject(self, request: Request) -> str | None:
+        """``form|TOKEN`` for a form carrying a token we signed; None otherwise (an
+        invented token must not open a bucket of its own)."""
+        if request.content_type[0] not in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            return None
+        token = str((await request.form()).get(FORM_TOKEN_FIELD) or "")
+        return f"form|{token}" if self._signed_form_token(token) else None
 
     # -- forms: a signed time stamp and a honeypot -------------------------------------
 
     def form_token(self) -> str:
-        issued = str(int(self.clock()))
-        return f"{issued}.{self._sign('form', issued)}"
+        """``ISSUED.NONCE.SIGNATURE``: when the form was served, and a random nonce so
+        each form rendered gets its own token (the onion-aware limits count per token)."""
+        body = f"{int(self.clock())}.{secrets.token_hex(8)}"
+        return f"{body}.{self._sign('form', body)}"
+
+    def _signed_form_token(self, token: str) -> bool:
+        body, _, signature = token.rpartition(".")
+        return bool(body) and hmac.compare_digest(signature, self._sign("form", body))
 
     def check_form(self, form) -> FormVerdict:
         if str(form.get(HONEYPOT_FIELD) or "").strip():
             return FormVerdict.BOT
         token = str(form.get(FORM_TOKEN_FIELD) or "")
-        issued, _, signature = token.partition(".")
+        issued = token.partition(".")[0]
         if not issued.isdigit():
             return FormVerdict.EXPIRED
-        if not hmac.compare_digest(signature, self._sign("form", issued)):
+        if not self._signed_form_token(token):
             return FormVerdict.BOT
         age = self.clock() - int(issued)
         if age < self.form_min_seconds:
@@ -149,7 +209,10 @@ class AbuseControl:
         except ValueError:
             return False
         spent = hashlib.sha256(str(payload.get("signature", "")).encode()).hexdigest()
-        return await self.store.set_if_absent(f"pow:{spent}", "1", POW_TTL_S)
+        accepted = await self.store.set_if_absent(f"pow:{spent}", "1", POW_TTL_S)
+        if accepted:
+            _accepted_proof.set(spent)
+        return accepted
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -158,3 +221,9 @@ class AbuseControl:
 
     def _pow_key(self) -> str:
         return hmac.new(self.secret, b"proof-of-work", hashlib.sha256).hexdigest()
+
+
+def _refuse_past_limit(action: str, decision: Decision) -> None:
+    if not decision.allowed:
+        assert decision.limit is not None
+        raise RateLimited(action, decision.retry_after_s, decision.limit.describe())

@@ -92,16 +92,16 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: list) -
     """The client's address: the peer, or — only when the peer is a trusted proxy —
     the nearest address in X-Forwarded-For that is not itself a trusted proxy."""
     address = peer or "unknown"
-    if not forwarded_for or not _in(address, trusted):
+    if not forwarded_for or not is_within(address, trusted):
         return address
     for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
         address = hop
-        if not _in(hop, trusted):
+        if not is_within(hop, trusted):
             break
     return address
 
 
-def _in(address: str, networks: list) -> bool:
+def is_within(address: str, networks: list) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -159,17 +159,20 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.limits is not None
 
-    def limit_for(self, action: str, proof_of_work: bool) -> Limit | None:
+    def limit_for(self, action: str, proof_of_work: bool, scale: int = 1) -> Limit | None:
         if self.limits is None:
             return None
         limit = self.limits[action]
         if action in WRITE_ACTIONS and not proof_of_work:
-            return Limit(max(1, limit.count // 2), limit.window_s)
-        return limit
+            limit = Limit(max(1, limit.count // 2), limit.window_s)
+        return Limit(limit.count * scale, limit.window_s) if scale != 1 else limit
 
-    async def hit(self, action: str, address: str, proof_of_work: bool = False) -> Decision:
-        """Count one ``action`` by ``address``; say whether it is within the limit."""
-        limit = self.limit_for(action, proof_of_work)
+    async def hit(
+        self, action: str, address: str, proof_of_work: bool = False, scale: int = 1
+    ) -> Decision:
+        """Count one ``action`` by ``address`` (or another subject); say whether it is
+        within the limit (``scale`` times the configured one, for shared ceilings)."""
+        limit = self.limit_for(action, proof_of_work, scale)
         if limit is None:
             return Decision(True, 0, None)
         now = self._clock()

@@ -17,8 +17,6 @@ and let Prometheus scrape every instance.
 
 from __future__ import annotations
 
-import ipaddress
-
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
 from litestar.handlers import BaseRouteHandler
@@ -26,7 +24,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import Counter, Gauge
 
-from offramp.anonymity.ratelimit import parse_networks
+from offramp.anonymity.ratelimit import is_within, parse_networks
 
 PREFIX = "offramp"
 METRICS_PATH = "/metrics"
@@ -65,7 +63,7 @@ def metrics_handlers(addresses: str) -> list[type[PrometheusController]]:
 
     def only_allowed_addresses(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
         peer = connection.client.host if connection.client else ""
-        if "x-forwarded-for" in connection.headers or not _within(peer, allowed):
+        if "x-forwarded-for" in connection.headers or not is_within(peer, allowed):
             raise NotFoundException()
 
     class Metrics(PrometheusController):
@@ -79,11 +77,3 @@ def metrics_handlers(addresses: str) -> list[type[PrometheusController]]:
 def record_statistics_rebuild(seconds: float) -> None:
     STATISTICS_REBUILDS.inc()
     STATISTICS_REBUILD_SECONDS.set(seconds)
-
-
-def _within(address: str, networks: list) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
