@@ -235,6 +235,10 @@ STATES: list[PageState] = [
     get("home", "/"),
     get("category", CATEGORY, "/c/{busy_category}"),
     get("category-page-2", CATEGORY, "/c/{busy_category}?after={category_cursor}"),
+    get("home-most-replies", "/", "/?sort=replies"),
+    get("category-unanswered", CATEGORY, "/c/{busy_category}?sort=unanswered"),
+    get("category-bad-sort", CATEGORY, "/c/{busy_category}?sort=oldest", status=422),
+    get("home-bad-cursor", "/", "/?after=x", status=400),
     get("thread-short", THREAD_PAGE, SHORT),
     get("thread-edited-deleted", THREAD_PAGE, "/threads/{mixed_thread}"),
     get("thread-page-1-of-2", THREAD_PAGE, "/threads/{long_thread}"),
@@ -249,6 +253,7 @@ STATES: list[PageState] = [
     get("entities-empty-letter", "/entities", "/entities?letter=Q"),
     get("entity", ENTITY, "/entities/{entity}"),
     get("entity-no-threads", ENTITY, "/entities/{quiet_entity}"),
+    get("entity-newest", ENTITY, "/entities/{entity}?sort=newest"),
     get("about", "/about"),
     # Search (a GET form; the query is the reader's own and never cached).
     get("search", "/search"),

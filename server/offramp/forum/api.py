@@ -173,12 +173,22 @@ class ForumApi(Controller):
             ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = THREADS_PER_PAGE,
+        sort: Annotated[
+            schemas.ThreadSort,
+            QueryParameter(
+                description="`activity` (latest activity first, the default), `newest` "
+                "(newest threads first), `replies` (most replies first) or `unanswered` "
+                "(threads without replies, newest first). A cursor keeps its order."
+            ),
+        ] = "activity",
     ) -> schemas.ThreadList:
-        """Threads by latest activity, newest first, one page at a time."""
+        """Published threads, one page at a time, in the order asked for."""
         if category is not None:
             await forum.category(category)
         entity_id = await forum.entity_id(entity) if entity is not None else None
-        return await forum.threads(category=category, entity=entity_id, cursor=cursor, limit=limit)
+        return await forum.threads(
+            category=category, entity=entity_id, cursor=cursor, limit=limit, sort=sort
+        )
 
     @post(
         "/threads",

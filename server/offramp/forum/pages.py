@@ -20,7 +20,7 @@ from offramp.anonymity.abuse import POW_FIELD, AbuseControl, FormVerdict, RateLi
 from offramp.anonymity.detector import Finding, find_identifying_details
 from offramp.anonymity.editkeys import new_edit_key
 from offramp.config import Settings
-from offramp.errors import OfframpError
+from offramp.errors import BadRequest, OfframpError
 from offramp.forum import schemas
 from offramp.forum.api import attachments
 from offramp.forum.render import render_markdown
@@ -77,10 +77,18 @@ class ForumPages(Controller):
     include_in_schema = False
 
     @get("/", cache=CACHED, name="home")
-    async def home(self, forum: NamedDependency[Forum]) -> Any:
+    async def home(
+        self,
+        forum: NamedDependency[Forum],
+        after: FromQuery[str | None] = None,
+        sort: FromQuery[schemas.ThreadSort] = "activity",
+    ) -> Any:
+        order = ListOrder(sort)
         return page(
             "forum/home.html",
-            latest=await forum.threads(limit=20),
+            latest=await order.threads(forum, after, limit=20),
+            order=order,
+            first_page=after is None,
             active=await forum.active_threads(),
             categories=await forum.categories(),
         )
@@ -91,12 +99,15 @@ class ForumPages(Controller):
         forum: NamedDependency[Forum],
         slug: FromPath[str],
         after: FromQuery[str | None] = None,
+        sort: FromQuery[schemas.ThreadSort] = "activity",
     ) -> Any:
         category = await forum.category(slug)
+        order = ListOrder(sort)
         return page(
             "forum/category.html",
             category=category,
-            listing=await forum.threads(category=slug, cursor=after),
+            listing=await order.threads(forum, after, category=slug),
+            order=order,
             first_page=after is None,
         )
 
@@ -376,15 +387,18 @@ class ForumPages(Controller):
         settings: NamedDependency[Settings],
         slug: FromPath[str],
         after: FromQuery[str | None] = None,
+        sort: FromQuery[schemas.ThreadSort] = "activity",
     ) -> Any:
         entity = await forum.entity(slug)
         entity_id = await forum.entity_id(slug)
-        listing = await forum.threads(entity=entity_id, cursor=after)
+        order = ListOrder(sort)
+        listing = await order.threads(forum, after, entity=entity_id)
         kind = "employer" if entity.kind == "employer" else "program"
         return page(
             "forum/entity.html",
             entity=entity,
             listing=listing,
+            order=order,
             first_page=after is None,
             scope_kind=kind,
             figures=Published(await statistics.figures(kind, slug)),
@@ -396,6 +410,27 @@ class ForumPages(Controller):
     @get("/about", cache=CACHED, name="about")
     async def about(self) -> Any:
         return page("about.html")
+
+
+@dataclass(frozen=True)
+class ListOrder:
+    """How a page's thread list is ordered (and filtered): kept in every link of it."""
+
+    sort: str = "activity"
+    sorts: dict[str, str] = field(default_factory=lambda: schemas.THREAD_SORTS)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Query parameters that differ from the defaults, for links."""
+        return {"sort": self.sort} if self.sort != "activity" else {}
+
+    async def threads(self, forum: Forum, after: str | None, **scope: Any) -> schemas.ThreadList:
+        try:
+            return await forum.threads(cursor=after, sort=self.sort, **scope)
+        except BadRequest as exc:
+            if exc.field != "cursor":
+                raise
+            raise BadRequest(f"after: {exc.message}", field="after") from None
 
 
 @dataclass

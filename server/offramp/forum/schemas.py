@@ -13,6 +13,15 @@ from offramp.surveys.schemas import InterviewReport, SurveyV1
 TITLE_MIN, TITLE_MAX = 5, 150
 BODY_MIN, BODY_MAX = 1, 20_000
 
+# Orders of a thread list; every one is keyset-paginated (see Forum.threads).
+ThreadSort = Literal["activity", "newest", "replies", "unanswered"]
+THREAD_SORTS: dict[str, str] = {
+    "activity": "Latest activity",
+    "newest": "Newest",
+    "replies": "Most replies",
+    "unanswered": "Unanswered",
+}
+
 # Control characters (other than tab and newlines) and lone surrogates cannot be
 # stored faithfully in every database, and nobody types them on purpose.
 _CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from piccolo.columns.combination import WhereRaw
+from piccolo.query import Select
 
 from offramp.anonymity.detector import Finding, find_identifying_details
 from offramp.anonymity.editkeys import clean_key, hash_key, key_matches, new_edit_key
@@ -145,28 +146,49 @@ class Forum:
         entity: str | None = None,
         cursor: str | None = None,
         limit: int = THREADS_PER_PAGE,
+        sort: str = "activity",
     ) -> schemas.ThreadList:
+        """One page of published threads in ``sort`` order (see ``SORT_KEYS``), after
+        ``cursor`` (the ``next`` of the previous page, which encodes the same order)."""
+        query = self.threads_query(category=category, entity=entity, cursor=cursor, sort=sort)
+        rows = await query.limit(limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = None
+        if more:
+            keys = SORT_KEYS[sort]
+            next_cursor = _encode_cursor(sort, [rows[-1][key] for key in keys], rows[-1]["id"])
+        return schemas.ThreadList(threads=[_thread(row) for row in rows], next=next_cursor)
+
+    def threads_query(
+        self,
+        *,
+        category: str | None = None,
+        entity: str | None = None,
+        cursor: str | None = None,
+        sort: str = "activity",
+    ) -> Select:
+        """The query behind ``threads``, unlimited (tests read its plan)."""
+        keys = _sort_keys(sort)
         query = Thread.select(*_THREAD_COLUMNS).where(Thread.status == "published")
         if category is not None:
             query = query.where(Thread.category == category)
         if entity is not None:
             query = query.where(Thread.entity == entity)
+        if sort == "unanswered":
+            query = query.where(Thread.reply_count == 0)
         if cursor:
-            last_activity, thread_id = _decode_cursor(cursor)
+            values, thread_id = _decode_cursor(cursor, sort)
+            columns = ", ".join(f"forum_thread.{key}" for key in keys)
             query = query.where(
                 WhereRaw(
-                    "(forum_thread.last_activity, forum_thread.id) < ({}, {})",
-                    last_activity,
+                    f"({columns}, forum_thread.id) < ({'{}, ' * len(keys)}{{}})",
+                    *values,
                     thread_id,
                 )
             )
-        rows = await query.order_by(Thread.last_activity, Thread.id, ascending=False).limit(
-            limit + 1
-        )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = _encode_cursor(rows[-1]["last_activity"], rows[-1]["id"]) if more else None
-        return schemas.ThreadList(threads=[_thread(row) for row in rows], next=next_cursor)
+        order = [getattr(Thread, key) for key in keys]
+        return query.order_by(*order, Thread.id, ascending=False)
 
     async def active_threads(self, limit: int = 8) -> list[schemas.ThreadRead]:
         """Threads with the most posts among those active in the last week."""
@@ -734,24 +756,61 @@ def alias_key(text: str) -> str:
     return " ".join(plain.casefold().replace("-", " ").split())[:140]
 
 
-def _encode_cursor(last_activity: datetime, thread_id: str) -> str:
-    raw = f"{last_activity.isoformat()}|{thread_id}".encode()
+# The key of each thread-list order, every column descending, then the thread's id.
+# An index serves each one in every scope (site, category, entity), so a page after a
+# cursor is a walk down an index: forum_0002 (activity), feeds_0001 (newest),
+# forum_0006 (replies; unanswered walks its reply_count = 0 part, in which the last
+# activity is the day the thread was started).
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "activity": ("last_activity",),
+    "newest": ("created_at",),
+    "replies": ("reply_count", "last_activity"),
+    "unanswered": ("last_activity",),
+}
+_BAD_CURSOR = "The cursor is not valid: use the `next` value of a previous page."
+
+
+def _sort_keys(sort: str) -> tuple[str, ...]:
+    if sort not in SORT_KEYS:
+        raise Invalid(f"sort must be one of: {', '.join(SORT_KEYS)}.", field="sort")
+    return SORT_KEYS[sort]
+
+
+def _encode_cursor(sort: str, values: list, thread_id: str) -> str:
+    """The position after a page: its order, then the last thread's key."""
+    text = [value.isoformat() if isinstance(value, datetime) else str(value) for value in values]
+    raw = "|".join([sort, *text, thread_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def _decode_cursor(cursor: str, sort: str) -> tuple[list, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, thread_id = raw.split("|", 1)
-        moment = datetime.fromisoformat(stamp)
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadRequest(_BAD_CURSOR, field="cursor") from None
+    parts = raw.split("|")
+    keys = SORT_KEYS[sort]
+    if parts[0] in SORT_KEYS and parts[0] != sort:
         raise BadRequest(
-            "The cursor is not valid: use the `next` value of a previous page.",
-            field="cursor",
-        ) from None
-    if moment.tzinfo is None or len(thread_id) > 12:
-        raise BadRequest(
-            "The cursor is not valid: use the `next` value of a previous page.",
+            f"This cursor belongs to the order sort={parts[0]}, not sort={sort}: keep the "
+            "order while paging, or start again from the first page.",
             field="cursor",
         )
-    return moment, thread_id
+    if len(parts) != len(keys) + 2 or parts[0] != sort or not 0 < len(parts[-1]) <= 12:
+        raise BadRequest(_BAD_CURSOR, field="cursor")
+    try:
+        values = [_cursor_value(key, text) for key, text in zip(keys, parts[1:-1], strict=True)]
+    except ValueError:
+        raise BadRequest(_BAD_CURSOR, field="cursor") from None
+    return values, parts[-1]
+
+
+def _cursor_value(key: str, text: str) -> int | datetime:
+    if key == "reply_count":
+        if not text.isascii() or not text.isdigit() or len(text) > 9:
+            raise ValueError(text)
+        return int(text)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(text)
+    return moment
