@@ -25,6 +25,7 @@ from offramp.errors import ErrorBody, Invalid
 from offramp.forum import schemas
 from offramp.forum.render import render_markdown
 from offramp.forum.service import THREADS_PER_PAGE, Attachment, Author, Forum, Publishing
+from offramp.surveys.schemas import RoleCategory
 from offramp.surveys.service import Surveys
 
 
@@ -181,13 +182,17 @@ class ForumApi(Controller):
                 "(threads without replies, newest first). A cursor keeps its order."
             ),
         ] = "activity",
+        role: Annotated[
+            RoleCategory | None,
+            QueryParameter(description="Only threads with this role tag (SPEC §2)."),
+        ] = None,
     ) -> schemas.ThreadList:
         """Published threads, one page at a time, in the order asked for."""
         if category is not None:
             await forum.category(category)
         entity_id = await forum.entity_id(entity) if entity is not None else None
         return await forum.threads(
-            category=category, entity=entity_id, cursor=cursor, limit=limit, sort=sort
+            category=category, entity=entity_id, cursor=cursor, limit=limit, sort=sort, role=role
         )
 
     @post(

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import get_args
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.query import Select
@@ -41,8 +42,10 @@ from offramp.forum.tables import (
     Post,
     PostRevision,
     Thread,
+    ThreadRoleTag,
 )
 from offramp.ids import new_id, this_hour
+from offramp.surveys.schemas import RoleCategory
 
 POSTS_PER_PAGE = 30
 THREADS_PER_PAGE = 25
@@ -147,13 +150,17 @@ class Forum:
         cursor: str | None = None,
         limit: int = THREADS_PER_PAGE,
         sort: str = "activity",
+        role: str | None = None,
     ) -> schemas.ThreadList:
         """One page of published threads in ``sort`` order (see ``SORT_KEYS``), after
-        ``cursor`` (the ``next`` of the previous page, which encodes the same order)."""
-        query = self.threads_query(category=category, entity=entity, cursor=cursor, sort=sort)
+        ``cursor`` (the ``next`` of the previous page, which encodes the same order),
+        only those tagged ``role`` if given."""
+        query = self.threads_query(
+            category=category, entity=entity, cursor=cursor, sort=sort, role=role
+        )
         rows = await query.limit(limit + 1)
         more = len(rows) > limit
-        rows = rows[:limit]
+        rows = await _with_role_tags(rows[:limit])
         next_cursor = None
         if more:
             keys = SORT_KEYS[sort]
@@ -167,10 +174,15 @@ class Forum:
         entity: str | None = None,
         cursor: str | None = None,
         sort: str = "activity",
+        role: str | None = None,
     ) -> Select:
         """The query behind ``threads``, unlimited (tests read its plan)."""
         keys = _sort_keys(sort)
         query = Thread.select(*_THREAD_COLUMNS).where(Thread.status == "published")
+        if role is not None:
+            _check_role(role)
+            tagged = ThreadRoleTag.select(ThreadRoleTag.thread).where(ThreadRoleTag.tag == role)
+            query = query.where(Thread.id.is_in(tagged))
         if category is not None:
             query = query.where(Thread.category == category)
         if entity is not None:
@@ -201,7 +213,7 @@ class Forum:
             .order_by(Thread.id)
             .limit(limit)
         )
-        return [_thread(row) for row in rows]
+        return [_thread(row) for row in await _with_role_tags(rows)]
 
     async def thread(self, thread_id: str) -> schemas.ThreadRead:
         return _thread(await self._thread_row(thread_id))
@@ -359,6 +371,7 @@ class Forum:
                 await _count_thread_for_entity(entity_id)
             if attach:
                 await attach(thread_id, post_id)
+            await _tag_thread(thread_id, data.role_tags)
             await self.changed(thread_id, post_id)
         post = await self._read(await self._post_row(post_id))
         thread = _thread(await self._thread_row(thread_id, public=False))
@@ -631,7 +644,7 @@ class Forum:
         row = await query.first()
         if row is None:
             raise NotFound("There is no such thread.", field="thread_id")
-        return row
+        return (await _with_role_tags([row]))[0]
 
     async def _post_row(self, post_id: str) -> dict:
         row = await Post.select().where(Post.id == post_id).first()
@@ -732,6 +745,7 @@ def _thread(row: dict) -> schemas.ThreadRead:
         locked=row["locked"],
         created=row["created_at"].date(),
         last_activity=row["last_activity"].date(),
+        role_tags=[schemas.role_tag(tag) for tag in row.get("role_tags", ())],
     )
 
 
@@ -754,6 +768,35 @@ def alias_key(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(plain.casefold().replace("-", " ").split())[:140]
+
+
+# -- role tags -------------------------------------------------------------------
+
+ROLE_TAGS = get_args(RoleCategory)  # SPEC §2, in the list's order
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLE_TAGS:
+        raise Invalid(f"role must be one of: {', '.join(ROLE_TAGS)}.", field="role")
+
+
+async def _tag_thread(thread_id: str, tags: list[str]) -> None:
+    if tags:
+        await ThreadRoleTag.insert(*(ThreadRoleTag(thread=thread_id, tag=tag) for tag in tags))
+
+
+async def _with_role_tags(rows: list[dict]) -> list[dict]:
+    """The rows, each with its thread's role tags: one query for them all."""
+    if not rows:
+        return rows
+    tags: dict[str, list[str]] = {}
+    for found in await ThreadRoleTag.select(ThreadRoleTag.thread, ThreadRoleTag.tag).where(
+        ThreadRoleTag.thread.is_in([row["id"] for row in rows])
+    ):
+        tags.setdefault(found["thread"], []).append(found["tag"])
+    for row in rows:
+        row["role_tags"] = sorted(tags.get(row["id"], ()), key=ROLE_TAGS.index)
+    return rows
 
 
 # The key of each thread-list order, every column descending, then the thread's id.
