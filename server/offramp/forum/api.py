@@ -26,6 +26,7 @@ from offramp.forum import schemas
 from offramp.forum.entities import EntityPlan
 from offramp.forum.render import render_markdown
 from offramp.forum.service import THREADS_PER_PAGE, Attachment, Author, Forum, Publishing
+from offramp.surveys.schemas import RoleCategory
 from offramp.surveys.service import Surveys
 
 
@@ -174,12 +175,26 @@ class ForumApi(Controller):
             ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = THREADS_PER_PAGE,
+        sort: Annotated[
+            schemas.ThreadSort,
+            QueryParameter(
+                description="`activity` (latest activity first, the default), `newest` "
+                "(newest threads first), `replies` (most replies first) or `unanswered` "
+                "(threads without replies, newest first). A cursor keeps its order."
+            ),
+        ] = "activity",
+        role: Annotated[
+            RoleCategory | None,
+            QueryParameter(description="Only threads with this role tag (SPEC §2)."),
+        ] = None,
     ) -> schemas.ThreadList:
-        """Threads by latest activity, newest first, one page at a time."""
+        """Published threads, one page at a time, in the order asked for."""
         if category is not None:
             await forum.category(category)
         entity_id = await forum.entity_id(entity) if entity is not None else None
-        return await forum.threads(category=category, entity=entity_id, cursor=cursor, limit=limit)
+        return await forum.threads(
+            category=category, entity=entity_id, cursor=cursor, limit=limit, sort=sort, role=role
+        )
 
     @post(
         "/threads",

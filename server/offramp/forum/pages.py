@@ -20,17 +20,18 @@ from offramp.anonymity.abuse import POW_FIELD, AbuseControl, FormVerdict, RateLi
 from offramp.anonymity.detector import Finding, find_identifying_details
 from offramp.anonymity.editkeys import new_edit_key
 from offramp.config import Settings
-from offramp.errors import NotFound, OfframpError
+from offramp.errors import BadRequest, NotFound, OfframpError
 from offramp.forum import schemas
 from offramp.forum.api import attachments
 from offramp.forum.entities import EntityPlan, UnknownEntity
 from offramp.forum.render import render_markdown
-from offramp.forum.service import Author, Forum, NeedsConfirmation, Publishing
+from offramp.forum.service import ROLE_TAGS, Author, Forum, NeedsConfirmation, Publishing
 from offramp.ids import new_id, this_hour
 from offramp.search.directory import SORTS, directory
 from offramp.stats.pages import Published, formatter
 from offramp.stats.service import Statistics
 from offramp.surveys.forms import OPTIONS, interview_from_form, survey_from_form
+from offramp.surveys.schemas import LABELS, RoleCategory
 from offramp.surveys.service import Surveys
 from offramp.web import page
 
@@ -78,10 +79,19 @@ class ForumPages(Controller):
     include_in_schema = False
 
     @get("/", cache=CACHED, name="home")
-    async def home(self, forum: NamedDependency[Forum]) -> Any:
+    async def home(
+        self,
+        forum: NamedDependency[Forum],
+        after: FromQuery[str | None] = None,
+        sort: FromQuery[schemas.ThreadSort] = "activity",
+        role: FromQuery[RoleCategory | None] = None,
+    ) -> Any:
+        order = ListOrder(sort, role)
         return page(
             "forum/home.html",
-            latest=await forum.threads(limit=20),
+            latest=await order.threads(forum, after, limit=20),
+            order=order,
+            first_page=after is None,
             active=await forum.active_threads(),
             categories=await forum.categories(),
         )
@@ -92,12 +102,16 @@ class ForumPages(Controller):
         forum: NamedDependency[Forum],
         slug: FromPath[str],
         after: FromQuery[str | None] = None,
+        sort: FromQuery[schemas.ThreadSort] = "activity",
+        role: FromQuery[RoleCategory | None] = None,
     ) -> Any:
         category = await forum.category(slug)
+        order = ListOrder(sort, role)
         return page(
             "forum/category.html",
             category=category,
-            listing=await forum.threads(category=slug, cursor=after),
+            listing=await order.threads(forum, after, category=slug),
+            order=order,
             first_page=after is None,
         )
 
@@ -142,6 +156,7 @@ class ForumPages(Controller):
             "body": _text(form, "body"),
             "survey": survey_from_form(form),
             "interview": interview_from_form(form),
+            "role_tags": role_tags_from_form(form),
             **_publishing_values(form),
         }
 
@@ -158,6 +173,7 @@ class ForumPages(Controller):
         composed = await _compose(guard, form, schemas.ThreadCreate, values, publish)
         if not isinstance(composed, Composed):
             return composed
+        composed.errors = _one_error_for(composed.errors, "role_tags")
         return page(
             "forum/new_thread.html",
             status_code=composed.status_code,
@@ -384,6 +400,8 @@ class ForumPages(Controller):
         settings: NamedDependency[Settings],
         slug: FromPath[str],
         after: FromQuery[str | None] = None,
+        sort: FromQuery[schemas.ThreadSort] = "activity",
+        role: FromQuery[RoleCategory | None] = None,
     ) -> Any:
         try:
             entity = await forum.entity(slug)
@@ -392,12 +410,14 @@ class ForumPages(Controller):
                 return Redirect(path=f"/entities/{moved}", status_code=301)
             raise
         entity_id = await forum.entity_id(slug)
-        listing = await forum.threads(entity=entity_id, cursor=after)
+        order = ListOrder(sort, role)
+        listing = await order.threads(forum, after, entity=entity_id)
         kind = "employer" if entity.kind == "employer" else "program"
         return page(
             "forum/entity.html",
             entity=entity,
             listing=listing,
+            order=order,
             first_page=after is None,
             scope_kind=kind,
             figures=Published(await statistics.figures(kind, slug)),
@@ -409,6 +429,31 @@ class ForumPages(Controller):
     @get("/about", cache=CACHED, name="about")
     async def about(self) -> Any:
         return page("about.html")
+
+
+@dataclass(frozen=True)
+class ListOrder:
+    """How a page's thread list is ordered (and filtered): kept in every link of it."""
+
+    sort: str = "activity"
+    role: str | None = None
+    sorts: dict[str, str] = field(default_factory=lambda: schemas.THREAD_SORTS)
+    roles: tuple[str, ...] = ROLE_TAGS
+    labels: dict[str, str] = field(default_factory=lambda: LABELS)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Query parameters that differ from the defaults, for links."""
+        params = {"sort": self.sort} if self.sort != "activity" else {}
+        return params | ({"role": self.role} if self.role else {})
+
+    async def threads(self, forum: Forum, after: str | None, **scope: Any) -> schemas.ThreadList:
+        try:
+            return await forum.threads(cursor=after, sort=self.sort, role=self.role, **scope)
+        except BadRequest as exc:
+            if exc.field != "cursor":
+                raise
+            raise BadRequest(f"after: {exc.message}", field="after") from None
 
 
 @dataclass
@@ -476,6 +521,20 @@ def highlight(text: str, findings: list) -> list[tuple[str, bool]]:
         position = finding.end
     pieces.append((text[position:], False))
     return [piece for piece in pieces if piece[0]]
+
+
+def role_tags_from_form(form: FormMultiDict) -> list[str]:
+    """The checked role tags, each once (the model refuses unknown ones, and too many)."""
+    return [tag for tag in dict.fromkeys(form.getall("role_tags", [])) if isinstance(tag, str)]
+
+
+def _one_error_for(errors: dict[str, str], group: str) -> dict[str, str]:
+    """Errors of a group of checkboxes (``role_tags.1``) as one error of the group."""
+    grouped: dict[str, str] = {}
+    for name, message in errors.items():
+        key = group if name.startswith(f"{group}.") else name
+        grouped.setdefault(key, message)
+    return grouped
 
 
 def _publishing_values(form: FormMultiDict) -> dict[str, bool]:

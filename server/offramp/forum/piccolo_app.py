@@ -11,12 +11,13 @@ from offramp.forum.tables import (
     Post,
     PostRevision,
     Thread,
+    ThreadRoleTag,
 )
 
 APP_CONFIG = AppConfig(
     app_name="forum",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Category, Entity, EntityAlias, Thread, Post, PostRevision],
+    table_classes=[Category, Entity, EntityAlias, Thread, Post, PostRevision, ThreadRoleTag],
     migration_dependencies=[],
     commands=[],
 )

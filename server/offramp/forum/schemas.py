@@ -8,10 +8,20 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from offramp.surveys.schemas import InterviewReport, SurveyV1
+from offramp.surveys.schemas import LABELS, InterviewReport, RoleCategory, SurveyV1
 
 TITLE_MIN, TITLE_MAX = 5, 150
 BODY_MIN, BODY_MAX = 1, 20_000
+MAX_ROLE_TAGS = 3
+
+# Orders of a thread list; every one is keyset-paginated (see Forum.threads).
+ThreadSort = Literal["activity", "newest", "replies", "unanswered"]
+THREAD_SORTS: dict[str, str] = {
+    "activity": "Latest activity",
+    "newest": "Newest",
+    "replies": "Most replies",
+    "unanswered": "Unanswered",
+}
 
 # Control characters (other than tab and newlines) and lone surrogates cannot be
 # stored faithfully in every database, and nobody types them on purpose.
@@ -54,6 +64,8 @@ Body = Annotated[
     AfterValidator(_not_blank),
     Field(json_schema_extra=_PRINTABLE),
 ]
+# Role categories (SPEC §2, the list the surveys use), each once, in the order given.
+RoleTags = Annotated[list[RoleCategory], AfterValidator(lambda tags: list(dict.fromkeys(tags)))]
 # A slug, name or alias that is looked up.
 Name = Annotated[str, AfterValidator(_printable), Field(json_schema_extra=_PRINTABLE)]
 
@@ -107,6 +119,12 @@ class ThreadCreate(_Publishing):
     )
     interview: InterviewReport | None = Field(
         None, description="Optional interview report; only in the Interviews category."
+    )
+    role_tags: RoleTags = Field(
+        default_factory=list,
+        max_length=MAX_ROLE_TAGS,
+        description=f"Optional: up to {MAX_ROLE_TAGS} role categories (SPEC §2) the thread is "
+        "about, e.g. `medical_affairs`.",
     )
 
 
@@ -167,6 +185,16 @@ class EntityRead(EntityRef):
     thread_count: int
 
 
+class RoleTagRef(BaseModel):
+    slug: RoleCategory
+    name: str
+    url: str = Field(description="Path of the list of threads with this role tag.")
+
+
+def role_tag(slug: str) -> RoleTagRef:
+    return RoleTagRef(slug=slug, name=LABELS[slug], url=f"/?role={slug}")
+
+
 class ThreadRead(BaseModel):
     id: str
     title: str
@@ -178,6 +206,9 @@ class ThreadRead(BaseModel):
     locked: bool
     created: date = Field(description="Day the thread was started (UTC).")
     last_activity: date = Field(description="Day of the latest post (UTC).")
+    role_tags: list[RoleTagRef] = Field(
+        default_factory=list, description="Role categories the thread is about (SPEC §2)."
+    )
 
 
 class PostRead(BaseModel):

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from offramp.anonymity.editkeys import new_edit_key
 from offramp.db import write_transaction
 from offramp.forum.render import render_markdown
-from offramp.forum.service import alias_key
-from offramp.forum.tables import Entity, EntityAlias, Post, PostRevision, Thread
+from offramp.forum.service import ROLE_TAGS, alias_key
+from offramp.forum.tables import Entity, EntityAlias, Post, PostRevision, Thread, ThreadRoleTag
 from offramp.ids import new_id, this_hour
 
 BATCH = 400
@@ -239,6 +239,7 @@ async def seed_forum(
     Returns what was created. Times fall in the last ``span_days`` days, to the hour.
     """
     rng = random.Random(seed)
+    tag_rng = random.Random(seed + 1)  # its own stream: the rest stays as it was
     entities = await ensure_entities()
     by_kind = {
         "employers": [e for e in entities if e["kind"] == "employer"],
@@ -253,6 +254,7 @@ async def seed_forum(
     thread_rows: list[Thread] = []
     post_rows: list[Post] = []
     revision_rows: list[PostRevision] = []
+    tag_rows: list[ThreadRoleTag] = []
     entity_counts: dict[str, int] = {}
 
     for _ in range(threads):
@@ -316,14 +318,17 @@ async def seed_forum(
                 last_activity=moment,
             )
         )
+        if tag_rng.random() < 0.6:
+            for tag in tag_rng.sample(ROLE_TAGS, tag_rng.choice((1, 1, 2))):
+                tag_rows.append(ThreadRoleTag(thread=thread_id, tag=tag))
         if len(post_rows) >= BATCH:
             made["threads"] += len(thread_rows)
             made["posts"] += len(post_rows)
-            await _flush(thread_rows, post_rows, revision_rows)
-            thread_rows, post_rows, revision_rows = [], [], []
+            await _flush(thread_rows, post_rows, revision_rows, tag_rows)
+            thread_rows, post_rows, revision_rows, tag_rows = [], [], [], []
     made["threads"] += len(thread_rows)
     made["posts"] += len(post_rows)
-    await _flush(thread_rows, post_rows, revision_rows)
+    await _flush(thread_rows, post_rows, revision_rows, tag_rows)
     async with write_transaction():
         for entity_id, count in entity_counts.items():
             await Entity.update({Entity.thread_count: Entity.thread_count + count}).where(
@@ -332,11 +337,13 @@ async def seed_forum(
     return made
 
 
-async def _flush(threads: list, posts: list, revisions: list) -> None:
+async def _flush(threads: list, posts: list, revisions: list, tags: list) -> None:
     if not threads:
         return
     async with write_transaction():
         await Thread.insert(*threads)
+        if tags:
+            await ThreadRoleTag.insert(*tags)
         for start in range(0, len(posts), BATCH):
             await Post.insert(*posts[start : start + BATCH])
             await PostRevision.insert(*revisions[start : start + BATCH])

@@ -15,8 +15,10 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import get_args
 
 from piccolo.columns.combination import WhereRaw
+from piccolo.query import Select
 
 from offramp.anonymity.detector import Finding, find_identifying_details
 from offramp.anonymity.editkeys import clean_key, hash_key, key_matches, new_edit_key
@@ -40,8 +42,10 @@ from offramp.forum.tables import (
     Post,
     PostRevision,
     Thread,
+    ThreadRoleTag,
 )
 from offramp.ids import new_id, this_hour
+from offramp.surveys.schemas import RoleCategory
 
 POSTS_PER_PAGE = 30
 THREADS_PER_PAGE = 25
@@ -147,28 +151,58 @@ class Forum:
         entity: str | None = None,
         cursor: str | None = None,
         limit: int = THREADS_PER_PAGE,
+        sort: str = "activity",
+        role: str | None = None,
     ) -> schemas.ThreadList:
+        """One page of published threads in ``sort`` order (see ``SORT_KEYS``), after
+        ``cursor`` (the ``next`` of the previous page, which encodes the same order),
+        only those tagged ``role`` if given."""
+        query = self.threads_query(
+            category=category, entity=entity, cursor=cursor, sort=sort, role=role
+        )
+        rows = await query.limit(limit + 1)
+        more = len(rows) > limit
+        rows = await _with_role_tags(rows[:limit])
+        next_cursor = None
+        if more:
+            keys = SORT_KEYS[sort]
+            next_cursor = _encode_cursor(sort, [rows[-1][key] for key in keys], rows[-1]["id"])
+        return schemas.ThreadList(threads=[_thread(row) for row in rows], next=next_cursor)
+
+    def threads_query(
+        self,
+        *,
+        category: str | None = None,
+        entity: str | None = None,
+        cursor: str | None = None,
+        sort: str = "activity",
+        role: str | None = None,
+    ) -> Select:
+        """The query behind ``threads``, unlimited (tests read its plan)."""
+        keys = _sort_keys(sort)
         query = Thread.select(*_THREAD_COLUMNS).where(Thread.status == "published")
+        if role is not None:
+            _check_role(role)
+            tagged = ThreadRoleTag.select(ThreadRoleTag.thread).where(ThreadRoleTag.tag == role)
+            query = query.where(Thread.id.is_in(tagged))
         if category is not None:
             query = query.where(Thread.category == category)
         if entity is not None:
             query = query.where(Thread.entity == entity)
+        if sort == "unanswered":
+            query = query.where(Thread.reply_count == 0)
         if cursor:
-            last_activity, thread_id = _decode_cursor(cursor)
+            values, thread_id = _decode_cursor(cursor, sort)
+            columns = ", ".join(f"forum_thread.{key}" for key in keys)
             query = query.where(
                 WhereRaw(
-                    "(forum_thread.last_activity, forum_thread.id) < ({}, {})",
-                    last_activity,
+                    f"({columns}, forum_thread.id) < ({'{}, ' * len(keys)}{{}})",
+                    *values,
                     thread_id,
                 )
             )
-        rows = await query.order_by(Thread.last_activity, Thread.id, ascending=False).limit(
-            limit + 1
-        )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = _encode_cursor(rows[-1]["last_activity"], rows[-1]["id"]) if more else None
-        return schemas.ThreadList(threads=[_thread(row) for row in rows], next=next_cursor)
+        order = [getattr(Thread, key) for key in keys]
+        return query.order_by(*order, Thread.id, ascending=False)
 
     async def active_threads(self, limit: int = 8) -> list[schemas.ThreadRead]:
         """Threads with the most posts among those active in the last week."""
@@ -181,7 +215,7 @@ class Forum:
             .order_by(Thread.id)
             .limit(limit)
         )
-        return [_thread(row) for row in rows]
+        return [_thread(row) for row in await _with_role_tags(rows)]
 
     async def thread(self, thread_id: str) -> schemas.ThreadRead:
         return _thread(await self._thread_row(thread_id))
@@ -354,6 +388,7 @@ class Forum:
                 await _count_thread_for_entity(entity_id)
             if attach:
                 await attach(thread_id, post_id)
+            await _tag_thread(thread_id, data.role_tags)
             await self.changed(thread_id, post_id)
         post = await self._read(await self._post_row(post_id))
         thread = _thread(await self._thread_row(thread_id, public=False))
@@ -629,7 +664,7 @@ class Forum:
         row = await query.first()
         if row is None:
             raise NotFound("There is no such thread.", field="thread_id")
-        return row
+        return (await _with_role_tags([row]))[0]
 
     async def _post_row(self, post_id: str) -> dict:
         row = await Post.select().where(Post.id == post_id).first()
@@ -730,6 +765,7 @@ def _thread(row: dict) -> schemas.ThreadRead:
         locked=row["locked"],
         created=row["created_at"].date(),
         last_activity=row["last_activity"].date(),
+        role_tags=[schemas.role_tag(tag) for tag in row.get("role_tags", ())],
     )
 
 
@@ -747,24 +783,90 @@ def _entity(row: dict) -> schemas.EntityRead:
     )
 
 
-def _encode_cursor(last_activity: datetime, thread_id: str) -> str:
-    raw = f"{last_activity.isoformat()}|{thread_id}".encode()
+# -- role tags -------------------------------------------------------------------
+
+ROLE_TAGS = get_args(RoleCategory)  # SPEC §2, in the list's order
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLE_TAGS:
+        raise Invalid(f"role must be one of: {', '.join(ROLE_TAGS)}.", field="role")
+
+
+async def _tag_thread(thread_id: str, tags: list[str]) -> None:
+    if tags:
+        await ThreadRoleTag.insert(*(ThreadRoleTag(thread=thread_id, tag=tag) for tag in tags))
+
+
+async def _with_role_tags(rows: list[dict]) -> list[dict]:
+    """The rows, each with its thread's role tags: one query for them all."""
+    if not rows:
+        return rows
+    tags: dict[str, list[str]] = {}
+    for found in await ThreadRoleTag.select(ThreadRoleTag.thread, ThreadRoleTag.tag).where(
+        ThreadRoleTag.thread.is_in([row["id"] for row in rows])
+    ):
+        tags.setdefault(found["thread"], []).append(found["tag"])
+    for row in rows:
+        row["role_tags"] = sorted(tags.get(row["id"], ()), key=ROLE_TAGS.index)
+    return rows
+
+
+# The key of each thread-list order, every column descending, then the thread's id.
+# An index serves each one in every scope (site, category, entity), so a page after a
+# cursor is a walk down an index: forum_0002 (activity), feeds_0001 (newest),
+# forum_0006 (replies; unanswered walks its reply_count = 0 part, in which the last
+# activity is the day the thread was started).
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "activity": ("last_activity",),
+    "newest": ("created_at",),
+    "replies": ("reply_count", "last_activity"),
+    "unanswered": ("last_activity",),
+}
+_BAD_CURSOR = "The cursor is not valid: use the `next` value of a previous page."
+
+
+def _sort_keys(sort: str) -> tuple[str, ...]:
+    if sort not in SORT_KEYS:
+        raise Invalid(f"sort must be one of: {', '.join(SORT_KEYS)}.", field="sort")
+    return SORT_KEYS[sort]
+
+
+def _encode_cursor(sort: str, values: list, thread_id: str) -> str:
+    """The position after a page: its order, then the last thread's key."""
+    text = [value.isoformat() if isinstance(value, datetime) else str(value) for value in values]
+    raw = "|".join([sort, *text, thread_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def _decode_cursor(cursor: str, sort: str) -> tuple[list, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, thread_id = raw.split("|", 1)
-        moment = datetime.fromisoformat(stamp)
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadRequest(_BAD_CURSOR, field="cursor") from None
+    parts = raw.split("|")
+    keys = SORT_KEYS[sort]
+    if parts[0] in SORT_KEYS and parts[0] != sort:
         raise BadRequest(
-            "The cursor is not valid: use the `next` value of a previous page.",
-            field="cursor",
-        ) from None
-    if moment.tzinfo is None or len(thread_id) > 12:
-        raise BadRequest(
-            "The cursor is not valid: use the `next` value of a previous page.",
+            f"This cursor belongs to the order sort={parts[0]}, not sort={sort}: keep the "
+            "order while paging, or start again from the first page.",
             field="cursor",
         )
-    return moment, thread_id
+    if len(parts) != len(keys) + 2 or parts[0] != sort or not 0 < len(parts[-1]) <= 12:
+        raise BadRequest(_BAD_CURSOR, field="cursor")
+    try:
+        values = [_cursor_value(key, text) for key, text in zip(keys, parts[1:-1], strict=True)]
+    except ValueError:
+        raise BadRequest(_BAD_CURSOR, field="cursor") from None
+    return values, parts[-1]
+
+
+def _cursor_value(key: str, text: str) -> int | datetime:
+    if key == "reply_count":
+        if not text.isascii() or not text.isdigit() or len(text) > 9:
+            raise ValueError(text)
+        return int(text)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(text)
+    return moment

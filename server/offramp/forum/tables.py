@@ -69,6 +69,14 @@ class Thread(Table, tablename="forum_thread"):
     last_activity = Timestamptz(index=True, index_method=IndexMethod.btree)
 
 
+class ThreadRoleTag(Table, tablename="forum_thread_role_tag"):
+    """A role category (SPEC §2) a thread is about; indexed by (tag, thread) to filter."""
+
+    id = Varchar(length=ID_LENGTH, primary_key=True, default=new_id)
+    thread = ForeignKey(references=Thread, null=False)
+    tag = Varchar(length=40)
+
+
 class Post(Table, tablename="forum_post"):
     id = Varchar(length=ID_LENGTH, primary_key=True, default=new_id)
     thread = ForeignKey(references=Thread, null=False)

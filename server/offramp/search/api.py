@@ -17,6 +17,7 @@ from offramp.forum.api import PRIVATE, errors
 from offramp.search import schemas
 from offramp.search.query import MAX_QUERY_CHARS, SYNTAX
 from offramp.search.service import MAX_PER_PAGE, PER_PAGE, SearchIndex
+from offramp.surveys.schemas import RoleCategory
 
 MONTH = r"^(19|2\d)\d\d-(0[1-9]|1[0-2])$"  # 1900-01 to 2999-12
 
@@ -52,6 +53,10 @@ class SearchApi(Controller):
             str | None,
             QueryParameter(description="Employer, program or certification: slug, name or alias."),
         ] = None,
+        role: Annotated[
+            RoleCategory | None,
+            QueryParameter(description="Only posts in threads with this role tag (SPEC §2)."),
+        ] = None,
         month_from: Annotated[str | None, month("from", "First month, YYYY-MM.")] = None,
         month_to: Annotated[str | None, month("to", "Last month, YYYY-MM (inclusive).")] = None,
         sort: Annotated[
@@ -69,6 +74,7 @@ class SearchApi(Controller):
                 q=q,
                 category=category or None,
                 entity=entity or None,
+                role=role,
                 month_from=month_from,
                 month_to=month_to,
                 sort=sort,

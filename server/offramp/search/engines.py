@@ -30,12 +30,14 @@ TITLE_HEADLINE = f'StartSel="{START}", StopSel="{END}", HighlightAll=true'
 
 @dataclass(frozen=True)
 class Filters:
-    """Checked filters: a category slug, an entity id, and a half-open time range."""
+    """Checked filters: a category slug, an entity id, a half-open time range, and a
+    role tag of the thread."""
 
     category: str | None = None
     entity_id: str | None = None
     since: datetime | None = None
     before: datetime | None = None
+    role: str | None = None
 
     def sql(self) -> tuple[str, list]:
         """``AND ...`` conditions on ``search_document AS d``, with their arguments."""
@@ -45,6 +47,10 @@ class Filters:
             ("d.entity = {}", self.entity_id),
             ("d.created_at >= {}", self.since),
             ("d.created_at < {}", self.before),
+            (
+                "d.thread IN (SELECT r.thread FROM forum_thread_role_tag AS r WHERE r.tag = {})",
+                self.role,
+            ),
         ):
             if value is not None:
                 conditions.append(f" AND {condition}")

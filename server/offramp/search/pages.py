@@ -16,14 +16,15 @@ from litestar.params import FromQuery, QueryParameter
 
 from offramp.anonymity.abuse import AbuseControl
 from offramp.errors import OfframpError
-from offramp.forum.service import Forum
+from offramp.forum.service import ROLE_TAGS, Forum
 from offramp.forum.tables import Entity
 from offramp.search import schemas
 from offramp.search.query import MAX_QUERY_CHARS, SYNTAX
 from offramp.search.service import SearchIndex
+from offramp.surveys.schemas import LABELS
 from offramp.web import page
 
-FIELDS = ("q", "category", "entity", "from", "to", "sort")
+FIELDS = ("q", "category", "entity", "role", "from", "to", "sort")
 
 
 def page_link(values: dict[str, str], number: int) -> str:
@@ -51,6 +52,7 @@ class SearchPages(Controller):
         q: FromQuery[str] = "",
         category: FromQuery[str] = "",
         entity: FromQuery[str] = "",
+        role: FromQuery[str] = "",
         month_from: Annotated[str, QueryParameter(name="from")] = "",
         month_to: Annotated[str, QueryParameter(name="to")] = "",
         sort: FromQuery[str] = "relevance",
@@ -60,6 +62,7 @@ class SearchPages(Controller):
             "q": q,
             "category": category,
             "entity": entity,
+            "role": role,
             "from": month_from,
             "to": month_to,
             "sort": sort if sort in ("relevance", "newest") else "relevance",
@@ -68,6 +71,8 @@ class SearchPages(Controller):
             "values": values,
             "categories": await forum.categories(),
             "entity_names": await entity_names(),
+            "roles": ROLE_TAGS,
+            "labels": LABELS,
             "syntax": SYNTAX,
             "max_chars": MAX_QUERY_CHARS,
             "results": None,
@@ -83,6 +88,7 @@ class SearchPages(Controller):
                     q=q,
                     category=category or None,
                     entity=entity or None,
+                    role=role or None,
                     month_from=month_from or None,
                     month_to=month_to or None,
                     sort=values["sort"],

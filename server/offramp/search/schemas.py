@@ -18,6 +18,7 @@ class SearchRequest(BaseModel):
     q: str
     category: str | None = None
     entity: str | None = None  # slug, name or alias
+    role: str | None = None  # a role tag (SPEC §2) of the thread
     month_from: str | None = None  # YYYY-MM, inclusive
     month_to: str | None = None  # YYYY-MM, inclusive
     sort: Sort = "relevance"

@@ -23,7 +23,7 @@ from piccolo.engine.postgres import PostgresEngine
 from offramp.db import write_transaction
 from offramp.errors import Invalid
 from offramp.forum.schemas import EntityRef
-from offramp.forum.service import POSTS_PER_PAGE, alias_key, thread_url
+from offramp.forum.service import POSTS_PER_PAGE, ROLE_TAGS, alias_key, thread_url
 from offramp.forum.tables import Category, EntityAlias, Post, Thread
 from offramp.search import schemas
 from offramp.search.engines import Filters, Marked, full_text
@@ -242,7 +242,9 @@ class SearchIndex:
         before = _month_after(request.month_to, "to") if request.month_to else None
         if since and before and since >= before:
             raise Invalid("The first month comes after the last one.", field="from")
-        return Filters(request.category, entity_id, since, before)
+        if request.role is not None and request.role not in ROLE_TAGS:
+            raise Invalid(f"role must be one of: {', '.join(ROLE_TAGS)}.", field="role")
+        return Filters(request.category, entity_id, since, before, request.role)
 
     async def resolve_entity(self, text: str) -> str:
         """The id of the entity named ``text`` (slug, name or alias, any case or accents);

@@ -10,7 +10,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from offramp.db import current_engine
 
-ID = "2026-11-25T14:00:00:000000"
+ID = "2026-11-25T15:50:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "pending entities and near-duplicate look-ups"
 
