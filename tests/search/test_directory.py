@@ -66,3 +66,45 @@ def test_the_directory_page_has_an_index_and_orders(client: TestClient):
     ]
     assert "(Northbridge UR, NBUR)" in letter
     assert "1 of 6 shown." in letter
+
+
+def test_the_directory_shows_published_survey_counts_under_the_k_rule(client: TestClient, settings):
+    from datetime import timedelta
+
+    from offramp.ids import this_hour
+    from offramp.stats.service import Statistics
+    from offramp.surveys.tables import Survey
+
+    from ..surveys.test_surveys import SEARCHING
+
+    seed_entities(client)
+    for program, count in (("WCEA", 12), ("Physician Pivot Accelerator", 3)):
+        for _ in range(count):
+            sent = client.post(
+                "/api/v1/surveys",
+                json={
+                    **SEARCHING,
+                    "programs": [{"entity": program}],
+                    "conflict_of_interest": "none",
+                },
+            )
+            assert sent.status_code == 201, sent.text
+    before = client.get("/entities?kind=program&sort=activity").text
+    assert '<td class="num">12</td>' not in before  # nothing published before a rebuild
+    # Arrived over past weeks, not in a burst (which would hold them out).
+    month_ago = this_hour() - timedelta(days=30)
+    client.blocking_portal.call(
+        lambda: Survey.update({Survey.created_at: month_ago}, force=True).run()
+    )
+    client.blocking_portal.call(Statistics(k=settings.stats_min_cell).rebuild)
+    page = client.get("/entities?kind=program").text
+    rows = dict(
+        re.findall(
+            r'<td><a href="/entities/([^"]+)">.*?</td>\s*<td>[^<]*</td>\s*<td class="num">\d+</td>'
+            r'\s*<td class="num">([^<]*)</td>',
+            page,
+            re.S,
+        )
+    )
+    assert rows["white-coat-exit-academy"] == "12"
+    assert rows["physician-pivot-accelerator"] == "fewer than 11"

@@ -383,6 +383,8 @@ class ForumPages(Controller):
     async def entities(
         self,
         forum: NamedDependency[Forum],
+        statistics: NamedDependency[Statistics],
+        settings: NamedDependency[Settings],
         kind: FromQuery[str | None] = None,
         letter: FromQuery[str | None] = None,
         sort: FromQuery[str | None] = None,
@@ -390,7 +392,14 @@ class ForumPages(Controller):
         if kind not in (None, "employer", "program", "certification"):
             kind = None
         listing = directory(await forum.entities(kind), letter, sort)
-        return page("forum/entities.html", directory=listing, sorts=SORTS, kind=kind)
+        return page(
+            "forum/entities.html",
+            directory=listing,
+            sorts=SORTS,
+            kind=kind,
+            figures=Published(await statistics.directory_counts()),
+            fmt=formatter(settings.stats_min_cell),
+        )
 
     @get("/entities/{slug:str}", cache=CACHED, name="entity")
     async def entity(

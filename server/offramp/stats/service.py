@@ -72,6 +72,15 @@ class Statistics:
             query = query.where(StatsFigure.scope == scope)
         return await query
 
+    async def directory_counts(self) -> list[dict]:
+        """What the directory shows of each entity's published figures: surveys naming a
+        program (respondents), hires reported for an employer, interview reports — each
+        under the same k rule as everywhere."""
+        return await StatsFigure.select().where(
+            StatsFigure.scope_kind.is_in(["program", "employer"]),
+            StatsFigure.metric.is_in(["respondents", "hires", "interview_reports"]),
+        )
+
     async def curves(self, kind: str, scope: str) -> dict[str, list[dict]]:
         rows = await (
             StatsCurve.select()
