@@ -217,3 +217,35 @@ def test_confirmation_log_entries_name_nobody(seeded: TestClient):
         lambda: LogEntry.select().where(LogEntry.action == "confirm_entity").run()
     )
     assert len(rows) == 1 and rows[0]["moderator"] is None and rows[0]["post"] is None
+
+
+async def test_two_posts_adding_one_name_at_once_make_one_entity(forum):
+    """Both find the name free before writing; one wins, the other is a clear 409
+    (never a 500 from the unique index) and leaves nothing behind."""
+    import asyncio
+
+    from offramp.errors import Conflict
+    from offramp.forum.entities import EntityPlan
+    from offramp.forum.schemas import ThreadCreate
+
+    async def add(title: str):
+        data = ThreadCreate(
+            title=title,
+            category="employers",
+            body="Same new name.",
+            entity="Simultaneous Health",
+            entity_kind="employer",
+            new_entities=True,
+        )
+        return await forum.create_thread(data, plan=EntityPlan(allow_new=True))
+
+    results = await asyncio.gather(
+        add("First of two"), add("Second of two"), return_exceptions=True
+    )
+    conflicts = [r for r in results if isinstance(r, Conflict)]
+    created = [r for r in results if not isinstance(r, BaseException)]
+    assert len(created) == 1 and len(conflicts) == 1, results
+    assert conflicts[0].code == "entity_added"
+    assert await Entity.count().where(Entity.name == "Simultaneous Health") == 1
+    threads = (await forum.threads()).threads
+    assert [thread.title for thread in threads] == [created[0].thread.title]

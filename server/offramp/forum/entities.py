@@ -15,9 +15,11 @@ Near-duplicates ("Did you mean …?") come from trigram similarity on PostgreSQL
 from __future__ import annotations
 
 import re
+import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
 
+from asyncpg.exceptions import UniqueViolationError
 from piccolo.engine.postgres import PostgresEngine
 from rapidfuzz import fuzz, process
 
@@ -150,6 +152,30 @@ async def apply(plan: EntityPlan, source: str) -> list[str]:
     """Inside the write transaction of whatever named them: add the new entities as
     pending, and confirm pending ones that ``source`` (a thread, or a standalone
     survey) names independently of their first mention. Returns the confirmed ids."""
+    try:
+        await _add(plan, source)
+    except (UniqueViolationError, sqlite3.IntegrityError):
+        # Another post added the same name (or slug) in the same instant, on PostgreSQL
+        # where two transactions can both find it free. This one rolls back whole.
+        raise Conflict(
+            "A new entry with this name was added a moment ago: send again to use it.",
+            code="entity_added",
+        ) from None
+    if not plan.named:
+        return []
+    confirmed = await (
+        Entity.update({Entity.status: "approved", Entity.pending_source: None})
+        .where(
+            Entity.id.is_in(sorted(plan.named)),
+            Entity.status == "pending",
+            Entity.pending_source != source,
+        )
+        .returning(Entity.id)
+    )
+    return [row["id"] for row in confirmed]
+
+
+async def _add(plan: EntityPlan, source: str) -> None:
     for new in plan.new.values():
         slug = await _free_slug(new.name)
         keys = sorted({alias_key(new.name), alias_key(slug)})
@@ -172,18 +198,6 @@ async def apply(plan: EntityPlan, source: str) -> list[str]:
         )
         free = [key for key in keys if key not in {row["key"] for row in taken}]
         await EntityAlias.insert(*(EntityAlias(entity=new.id, key=key) for key in free))
-    if not plan.named:
-        return []
-    confirmed = await (
-        Entity.update({Entity.status: "approved", Entity.pending_source: None})
-        .where(
-            Entity.id.is_in(sorted(plan.named)),
-            Entity.status == "pending",
-            Entity.pending_source != source,
-        )
-        .returning(Entity.id)
-    )
-    return [row["id"] for row in confirmed]
 
 
 async def _free_slug(name: str) -> str:
