@@ -249,3 +249,22 @@ async def test_two_posts_adding_one_name_at_once_make_one_entity(forum):
     assert await Entity.count().where(Entity.name == "Simultaneous Health") == 1
     threads = (await forum.threads()).threads
     assert [thread.title for thread in threads] == [created[0].thread.title]
+
+
+@pytest.mark.parametrize(
+    ("survey", "field"),
+    [
+        ({**HIRED, "employer": "Nul\x00Employer"}, "survey.employer"),
+        ({**SEARCHING, "programs": [{"entity": "Nul\x00Course"}]}, "survey.programs.0.entity"),
+        ({**SEARCHING, "programs": [{"entity": "Bell\x07Course"}]}, "survey.programs.0.entity"),
+    ],
+)
+def test_names_with_control_characters_are_refused(seeded: TestClient, survey, field):
+    """PostgreSQL cannot even compare text holding a NUL: a clear 422, never a 500."""
+    for new_entities in ("false", "true"):
+        refused = seeded.post(
+            f"/api/v1/surveys?new_entities={new_entities}",
+            json={**survey, "conflict_of_interest": "none"},
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["field"] == field

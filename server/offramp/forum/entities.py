@@ -119,6 +119,8 @@ async def resolve(
 ) -> str:
     """The id of the entity named ``text``; with a ``plan`` that allows new names, a
     name not in the directory becomes a new pending entity of ``new_kind``."""
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise Invalid("A name may not contain control characters.", field=field)
     row = await lookup(text)
     if row is not None:
         if row["kind"] not in kinds:
