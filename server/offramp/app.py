@@ -17,6 +17,7 @@ from litestar.stores.memory import MemoryStore
 
 from offramp import __version__, db
 from offramp.anonymity.abuse import AbuseControl
+from offramp.anonymity.api import PersonasApi
 from offramp.anonymity.pages import PersonaPages
 from offramp.anonymity.personas import Personas
 from offramp.anonymity.ratelimit import RateLimiter, parse_limits
@@ -146,6 +147,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             ModeratorPages,
             LogPages,
             ModerationPublicApi,
+            PersonasApi,
             ModeratorApi,
             SearchPages,
             SearchApi,

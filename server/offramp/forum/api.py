@@ -126,6 +126,13 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 PRIVATE = CacheControlHeader(no_store=True)
 
 
+def api_author(request: Request, key: str | None = None) -> Author:
+    """Who writes through the API: the edit key sent, and the persona whose session
+    cookie came with the request (if any)."""
+    persona = request.scope.get("persona_id")  # type: ignore[typeddict-item]
+    return Author(key=key, persona_id=str(persona) if persona else None)
+
+
 def require_json(request: Request) -> None:
     """The API takes JSON only: a cross-site HTML form cannot send it."""
     if request.method in BODY_METHODS:
@@ -216,8 +223,9 @@ class ForumApi(Controller):
         """Start a thread. The answer holds the edit key: it is shown only this once."""
         await guard.limit(request, "thread", await guard.proof_of_work(proof))
         plan = EntityPlan(allow_new=data.new_entities)
-        attach = await attachments(request, guard, surveys, data, data.category, None, plan)
-        return await forum.create_thread(data, Author(), _publishing(data), attach, plan)
+        persona = api_author(request).persona_id
+        attach = await attachments(request, guard, surveys, data, data.category, persona, plan)
+        return await forum.create_thread(data, api_author(request), _publishing(data), attach, plan)
 
     @get("/threads/{thread_id:str}", operation_id="getThread", responses=errors(400, 404, 422))
     async def thread(
@@ -253,8 +261,11 @@ class ForumApi(Controller):
             await guard.limit(request, "edit_key")
         category = (await forum.thread(thread_id)).category
         plan = EntityPlan(allow_new=data.new_entities)
-        attach = await attachments(request, guard, surveys, data, category, None, plan)
-        return await forum.create_reply(thread_id, data, Author(), _publishing(data), attach, plan)
+        persona = api_author(request).persona_id
+        attach = await attachments(request, guard, surveys, data, category, persona, plan)
+        return await forum.create_reply(
+            thread_id, data, api_author(request), _publishing(data), attach, plan
+        )
 
     @get("/posts/{post_id:str}", operation_id="getPost", responses=errors(400, 404))
     async def get_post(self, forum: NamedDependency[Forum], post_id: PathText) -> schemas.PostRead:
@@ -278,7 +289,7 @@ class ForumApi(Controller):
     ) -> schemas.PostRead:
         """Edit a post with its key; the post keeps its history and shows as edited."""
         await guard.limit(request, "edit_key")
-        return await forum.edit_post(post_id, Author(key=authorization), data)
+        return await forum.edit_post(post_id, api_author(request, authorization), data)
 
     @delete(
         "/posts/{post_id:str}",
@@ -297,7 +308,7 @@ class ForumApi(Controller):
     ) -> schemas.PostRead:
         """Delete a post with its key: its text and history are erased, its place stays."""
         await guard.limit(request, "edit_key")
-        return await forum.delete_post(post_id, Author(key=authorization))
+        return await forum.delete_post(post_id, api_author(request, authorization))
 
     @post(
         "/preview",

@@ -9,8 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
 from offramp.anonymity.abuse import AbuseControl
-from offramp.forum.api import PRIVATE, PathText, errors, require_json
-from offramp.forum.service import Author
+from offramp.forum.api import PRIVATE, PathText, api_author, errors, require_json
 from offramp.surveys import schemas
 from offramp.surveys.service import Surveys
 
@@ -57,17 +56,20 @@ class SurveysApi(Controller):
         """Start tracking a search: a survey of its own (no post), usually while still
         searching, updated later with the key it returns (shown once)."""
         await guard.limit(request, "survey")
-        return await surveys.start_tracking(data, new_entities=new_entities)
+        return await surveys.start_tracking(
+            data, api_author(request).persona_id, new_entities=new_entities
+        )
 
     @get("/surveys/{survey_id:str}", cache_control=PRIVATE, responses=errors(400, 401, 403, 404))
     async def read_survey(
         self,
+        request: Request,
         surveys: NamedDependency[Surveys],
         survey_id: PathText,
         authorization: EditKey = None,
     ) -> schemas.SurveyRead:
         """Your survey's latest answers (with its key)."""
-        return await surveys.read(survey_id, Author(key=authorization))
+        return await surveys.read(survey_id, api_author(request, authorization))
 
     @put(
         "/surveys/{survey_id:str}",
@@ -87,7 +89,9 @@ class SurveysApi(Controller):
         """Update a survey (e.g. "hired after 9 months"): a new revision; figures use the
         latest one from the next statistics rebuild on."""
         await guard.limit(request, "survey")
-        return await surveys.update(survey_id, Author(key=authorization), data, new_entities)
+        return await surveys.update(
+            survey_id, api_author(request, authorization), data, new_entities
+        )
 
     @put(
         "/posts/{post_id:str}/survey",
@@ -106,4 +110,6 @@ class SurveysApi(Controller):
     ) -> schemas.SurveyRead:
         """Attach or update the outcome survey of a post, with the post's edit key."""
         await guard.limit(request, "survey")
-        return await surveys.update_for_post(post_id, Author(key=authorization), data, new_entities)
+        return await surveys.update_for_post(
+            post_id, api_author(request, authorization), data, new_entities
+        )
