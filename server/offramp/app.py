@@ -39,6 +39,7 @@ from offramp.ops.coherence import content_generation, follow_generation
 from offramp.ops.health import readiness_route
 from offramp.ops.logs import RequestLog
 from offramp.ops.metrics import metrics_handlers, metrics_middleware
+from offramp.ops.replicas import ReadRouting
 from offramp.ops.schedule import rebuild_statistics_when_due
 from offramp.search.api import SearchApi
 from offramp.search.pages import SearchPages
@@ -74,6 +75,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
     (the demo and the tests); production runs ``offramp migrate`` once instead."""
     settings = settings.with_secret_key()
     engine = db.bind(settings)
+    replicas = getattr(engine, "router", None)  # read replicas (offramp.ops.replicas)
     search_index = SearchIndex()
     feeds = Feeds(secret=settings.key)
     forum = Forum(
@@ -113,12 +115,13 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
                 raise RuntimeError(
                     f"the database needs migrating ({len(pending)} pending): run `offramp migrate`"
                 )
+            wrote = _marking_writes(generation, replicas)
             background = [
                 asyncio.create_task(_sweep_expired(page_store)),
                 asyncio.create_task(follow_generation(generation)),
-                asyncio.create_task(_publish_delayed_posts(forum, generation)),
+                asyncio.create_task(_publish_delayed_posts(forum, wrote)),
                 asyncio.create_task(
-                    _rebuild_statistics(statistics, generation, settings.stats_rebuild_hours)
+                    _rebuild_statistics(statistics, wrote, settings.stats_rebuild_hours)
                 ),
             ]
             try:
@@ -177,6 +180,9 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             DefineMiddleware(PersonaSessionMiddleware, personas=personas, settings=settings),
             DefineMiddleware(ModeratorSessionMiddleware, moderators=moderators, settings=settings),
             DefineMiddleware(InvalidateOnWrite, generation=generation),
+            # Inside InvalidateOnWrite: the last-write mark is raised before the page
+            # cache's generation moves, so no instance caches a page from a lagging replica.
+            *([DefineMiddleware(ReadRouting, router=replicas)] if replicas else []),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(settings, guard.form_token, static),
@@ -201,12 +207,31 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         lifespan=[lifespan],
         logging_config=None,
         debug=False,
-        state={"settings": settings, "generation": generation, "guard": guard},
+        state={
+            "settings": settings,
+            "generation": generation,
+            "guard": guard,
+            "replicas": replicas,
+        },
     )
     # Outside everything else (routing included), so unknown paths and errors raised
     # before any route runs also get a request id and a request line.
     app.asgi_handler = RequestLog(app.asgi_handler)
     return app
+
+
+def _marking_writes(generation: ContentGeneration, replicas) -> ContentGeneration:
+    """The generation to bump after background writes; with read replicas, bumping it
+    first raises the last-write mark (so pages re-rendered elsewhere read the write)."""
+    if replicas is None:
+        return generation
+
+    class MarkThenBump:
+        async def bump(self) -> None:
+            await replicas.note_write()
+            await generation.bump()
+
+    return MarkThenBump()  # type: ignore[return-value]
 
 
 async def _publish_delayed_posts(forum: Forum, generation: ContentGeneration) -> None:

@@ -45,6 +45,14 @@ class Settings(BaseSettings):
         description="`sqlite:///path/to/file.sqlite3` or `postgresql://user@host:port/db`. "
         "Default: `offramp.sqlite3` in the data directory.",
     )
+    read_replica_urls: str = Field(
+        "",
+        description="Comma-separated `postgresql://` URLs of streaming replicas of the "
+        "database. Plain reads of GET requests go to a replica that has replayed the last "
+        "write (so a poster always sees their own post); everything else to the primary. "
+        "With several instances set `OFFRAMP_REDIS_URL` too, so they share the last-write "
+        "mark. Empty: no replicas.",
+    )
     secret_key: str | None = Field(
         None,
         description="Secret for pseudonyms and signatures (at least 32 characters). Required "
@@ -170,6 +178,14 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("read_replica_urls")
+    @classmethod
+    def _replicas_are_postgres(cls, value: str) -> str:
+        for url in (part.strip() for part in value.split(",")):
+            if url and not url.startswith(("postgresql://", "postgres://")):
+                raise ValueError(f"each URL must start with postgresql:// (got {url[:40]!r})")
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _origin_only(cls, value: str | None) -> str | None:
@@ -195,6 +211,15 @@ class Settings(BaseSettings):
 
         parse_networks(value)
         return value
+
+    @model_validator(mode="after")
+    def _replicas_need_postgres(self) -> Settings:
+        if self.replica_urls and self.is_sqlite:
+            raise ValueError(
+                "read_replica_urls: replicas need a PostgreSQL OFFRAMP_DATABASE_URL (SQLite "
+                "has no replicas)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _onion_needs_a_trusted_proxy(self) -> Settings:
@@ -224,6 +249,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'offramp.sqlite3'}"
+
+    @property
+    def replica_urls(self) -> list[str]:
+        return [url.strip() for url in self.read_replica_urls.split(",") if url.strip()]
 
     @property
     def is_sqlite(self) -> bool:

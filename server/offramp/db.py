@@ -151,7 +151,19 @@ def make_engine(settings: Settings) -> Engine:
         path = settings.sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
         return PooledSQLiteEngine(str(path), pool_size=settings.sqlite_pool_size)
-    parts = urlsplit(settings.resolved_database_url)
+    config = _postgres_config(settings.resolved_database_url)
+    if not settings.replica_urls:
+        return PostgresEngine(config=config)
+    from offramp.ops.replicas import ReplicaRouter, ReplicatedPostgresEngine, replica_nodes
+
+    nodes = replica_nodes(settings.replica_urls, _postgres_config)
+    engine = ReplicatedPostgresEngine(config=config, extra_nodes=nodes)
+    engine.router = ReplicaRouter(engine, nodes, settings.redis_url)
+    return engine
+
+
+def _postgres_config(url: str) -> dict[str, Any]:
+    parts = urlsplit(url)
     config: dict[str, Any] = {
         "host": parts.hostname or "127.0.0.1",
         "port": parts.port or 5432,
@@ -160,7 +172,7 @@ def make_engine(settings: Settings) -> Engine:
     }
     if parts.password:
         config["password"] = parts.password
-    return PostgresEngine(config=config)
+    return config
 
 
 # The engine the process is bound to. Piccolo's migration runner looks it up as
@@ -200,9 +212,13 @@ def bind(settings: Settings) -> Engine:
 async def open_pool(engine: Engine, settings: Settings) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=settings.postgres_pool_size)
+    if router := getattr(engine, "router", None):
+        await router.open(settings.postgres_pool_size)
 
 
 async def close_pool(engine: Engine, grace_s: float = 10.0) -> None:
+    if router := getattr(engine, "router", None):
+        await router.close()
     if isinstance(engine, PostgresEngine):
         pool = engine.pool
         try:
