@@ -137,3 +137,27 @@ async def test_every_order_is_an_index_walk_from_any_cursor(forum: Forum, sort: 
         plan = await _plan(str(query))
         assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
         assert "forum_thread_" in plan or "feeds_thread_" in plan, plan
+
+
+async def test_most_active_ranks_the_recently_active_by_replies(forum: Forum):
+    """The home page's "most active": most replies first, among recently active threads
+    that have replies; a thread quiet for over a week drops out."""
+    from offramp.forum import service
+
+    ids = {}
+    for name, replies in (("busy", 3), ("some", 1), ("none", 0), ("stale", 5)):
+        thread_id = (await make_thread(forum, title=f"Thread {name}")).thread.id
+        for _ in range(replies):
+            await make_reply(forum, thread_id)
+        ids[thread_id] = name
+    stale = next(thread_id for thread_id, name in ids.items() if name == "stale")
+    await Thread.update({Thread.last_activity: this_hour() - timedelta(days=8)}).where(
+        Thread.id == stale
+    )
+    active = await forum.active_threads()
+    assert [ids[thread.id] for thread in active] == ["busy", "some"]
+    assert active[0].reply_count == 3
+    # Bounded: only the most recently active candidates are ranked, read off an index.
+    assert service.ACTIVE_CANDIDATES <= 1000
+    plan = await _plan(str(forum.active_candidates()))
+    assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
