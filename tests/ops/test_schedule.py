@@ -18,7 +18,8 @@ from piccolo.engine.postgres import PostgresEngine
 
 from offramp.config import Settings
 from offramp.db import current_engine
-from offramp.forum.service import Forum
+from offramp.forum import schemas
+from offramp.forum.service import Author, Forum, Publishing
 from offramp.ids import this_hour
 from offramp.ops.schedule import (
     STATISTICS_REBUILD,
@@ -30,7 +31,10 @@ from offramp.stats.service import Statistics
 from offramp.stats.tables import StatsRebuild
 
 from ..conftest import Backend
+from ..forum.factories import make_thread
 from ..judges.servers import server_environment
+
+DELAYED = Publishing(delay=True)
 
 HOLDER = textwrap.dedent(
     """
@@ -161,3 +165,17 @@ def test_advisory_keys_are_stable_and_distinct():
     assert advisory_key(STATISTICS_REBUILD) == advisory_key("statistics-rebuild")
     assert advisory_key("a") != advisory_key("b")
     assert -(2**63) <= advisory_key("a") < 2**63
+
+
+async def test_instances_publishing_delayed_posts_at_once_publish_each_once(forum: Forum):
+    """Delayed publication needs no lock: four instances' rounds at the same moment
+    publish every due reply exactly once, and count it once."""
+    thread = await make_thread(forum)
+    for n in range(6):
+        await forum.create_reply(
+            thread.thread.id, schemas.ReplyCreate(body=f"Later {n}."), Author(), DELAYED
+        )
+    later = this_hour() + timedelta(hours=25)
+    rounds = await asyncio.gather(*(forum.publish_due(now=later) for _ in range(4)))
+    assert sum(rounds) == 6
+    assert (await forum.thread(thread.thread.id)).reply_count == 6
