@@ -5,8 +5,9 @@ needs no coordination: each post is claimed by one conditional UPDATE. The
 statistics rebuild does: it is a heavy batch, and two instances finding it due at
 the same moment would both run it. ``alone(name)`` lets exactly one through:
 
-- on PostgreSQL, a session-level advisory lock (``pg_try_advisory_lock``) on a
-  connection held for the length of the job;
+- on PostgreSQL, a transaction-scoped advisory lock (``pg_try_advisory_xact_lock``)
+  taken inside a transaction that the whole block runs in: every query of the job,
+  its final write included, goes through the connection that holds the lock;
 - on SQLite (every instance is on the one machine that has the file), an exclusive
   ``flock`` on a file beside the database.
 
@@ -14,6 +15,16 @@ Either lock belongs to a connection or an open file, not to a record: when the
 instance holding it dies, the operating system or PostgreSQL releases it at once,
 so the next instance to look runs the job. Whoever gets the lock checks again
 whether the job is still due, so a job just finished elsewhere is not repeated.
+
+No fencing token is needed, because a holder cannot lose its lock and still write.
+On PostgreSQL the lock ends only with its transaction: if the holder's connection
+is cut (terminated, timed out, the network gone) while the process lives on, say
+paused, PostgreSQL rolls the transaction back as it releases the lock, and the
+job's writes are in that transaction, so another instance may take over but the
+old holder's result can never be committed. (With the lock on a connection of its
+own and the writes on others, as before, it could.) On SQLite the ``flock`` lasts
+as long as the holder's open file: only its death or the end of the block frees
+it, so while the holder lives nobody else takes over.
 """
 
 from __future__ import annotations
@@ -40,7 +51,8 @@ STATISTICS_REBUILD = "statistics-rebuild"
 @contextlib.asynccontextmanager
 async def alone(name: str) -> AsyncIterator[bool]:
     """Hold the cluster-wide lock ``name`` for the block if nobody else does; yields
-    whether this instance holds it (never waits for it)."""
+    whether this instance holds it (never waits for it). On PostgreSQL the block is
+    one transaction, so ``alone`` refuses to start inside another."""
     engine = current_engine()
     if isinstance(engine, PostgresEngine):
         async with _advisory_lock(engine, name) as held:
@@ -77,28 +89,14 @@ def advisory_key(name: str) -> int:
 
 @contextlib.asynccontextmanager
 async def _advisory_lock(engine: PostgresEngine, name: str) -> AsyncIterator[bool]:
-    key = advisory_key(name)
-    async with _connection(engine) as connection:
-        held = bool(await connection.fetchval("SELECT pg_try_advisory_lock($1)", key))
-        try:
-            yield held
-        finally:
-            if held:
-                await connection.execute("SELECT pg_advisory_unlock($1)", key)
-
-
-@contextlib.asynccontextmanager
-async def _connection(engine: PostgresEngine):
-    """A connection of the app's pool, or of its own when there is no pool (the CLI)."""
-    if engine.pool is not None:
-        async with engine.pool.acquire() as connection:
-            yield connection
-        return
-    connection = await engine.get_new_connection()
-    try:
-        yield connection
-    finally:
-        await connection.close()
+    """The block runs in one transaction that holds the lock (when it could be had):
+    its queries, through Piccolo's current transaction, use the lock's connection,
+    and the lock is released by the commit or rollback that ends the block."""
+    async with engine.transaction(allow_nested=False) as transaction:
+        held = await transaction.connection.fetchval(
+            "SELECT pg_try_advisory_xact_lock($1)", advisory_key(name)
+        )
+        yield bool(held)
 
 
 @contextlib.contextmanager
