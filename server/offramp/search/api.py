@@ -57,6 +57,12 @@ class SearchApi(Controller):
             RoleCategory | None,
             QueryParameter(description="Only posts in threads with this role tag (SPEC §2)."),
         ] = None,
+        has_survey: Annotated[
+            bool, QueryParameter(description="Only posts that carry an outcome survey.")
+        ] = False,
+        has_interview: Annotated[
+            bool, QueryParameter(description="Only posts that carry an interview report.")
+        ] = False,
         month_from: Annotated[str | None, month("from", "First month, YYYY-MM.")] = None,
         month_to: Annotated[str | None, month("to", "Last month, YYYY-MM (inclusive).")] = None,
         sort: Annotated[
@@ -75,6 +81,8 @@ class SearchApi(Controller):
                 category=category or None,
                 entity=entity or None,
                 role=role,
+                has_survey=has_survey,
+                has_interview=has_interview,
                 month_from=month_from,
                 month_to=month_to,
                 sort=sort,

@@ -31,13 +31,16 @@ TITLE_HEADLINE = f'StartSel="{START}", StopSel="{END}", HighlightAll=true'
 @dataclass(frozen=True)
 class Filters:
     """Checked filters: a category slug, an entity id, a half-open time range, and a
-    role tag of the thread."""
+    role tag of the thread; and whether the post carries an outcome survey or an
+    interview report (each looked up by the post, on a unique index)."""
 
     category: str | None = None
     entity_id: str | None = None
     since: datetime | None = None
     before: datetime | None = None
     role: str | None = None
+    has_survey: bool = False
+    has_interview: bool = False
 
     def sql(self) -> tuple[str, list]:
         """``AND ...`` conditions on ``search_document AS d``, with their arguments."""
@@ -55,6 +58,12 @@ class Filters:
             if value is not None:
                 conditions.append(f" AND {condition}")
                 arguments.append(value)
+        if self.has_survey:
+            conditions.append(" AND EXISTS (SELECT 1 FROM survey AS s WHERE s.post = d.post)")
+        if self.has_interview:
+            conditions.append(
+                " AND EXISTS (SELECT 1 FROM interview_report AS i WHERE i.post = d.post)"
+            )
         return "".join(conditions), arguments
 
 

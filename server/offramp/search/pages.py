@@ -24,7 +24,7 @@ from offramp.search.service import SearchIndex
 from offramp.surveys.schemas import LABELS
 from offramp.web import page
 
-FIELDS = ("q", "category", "entity", "role", "from", "to", "sort")
+FIELDS = ("q", "category", "entity", "role", "has_survey", "has_interview", "from", "to", "sort")
 
 
 def page_link(values: dict[str, str], number: int) -> str:
@@ -53,6 +53,8 @@ class SearchPages(Controller):
         category: FromQuery[str] = "",
         entity: FromQuery[str] = "",
         role: FromQuery[str] = "",
+        has_survey: FromQuery[bool] = False,
+        has_interview: FromQuery[bool] = False,
         month_from: Annotated[str, QueryParameter(name="from")] = "",
         month_to: Annotated[str, QueryParameter(name="to")] = "",
         sort: FromQuery[str] = "relevance",
@@ -63,6 +65,8 @@ class SearchPages(Controller):
             "category": category,
             "entity": entity,
             "role": role,
+            "has_survey": "true" if has_survey else "",
+            "has_interview": "true" if has_interview else "",
             "from": month_from,
             "to": month_to,
             "sort": sort if sort in ("relevance", "newest") else "relevance",
@@ -89,6 +93,8 @@ class SearchPages(Controller):
                     category=category or None,
                     entity=entity or None,
                     role=role or None,
+                    has_survey=has_survey,
+                    has_interview=has_interview,
                     month_from=month_from or None,
                     month_to=month_to or None,
                     sort=values["sort"],

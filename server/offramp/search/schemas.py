@@ -19,6 +19,8 @@ class SearchRequest(BaseModel):
     category: str | None = None
     entity: str | None = None  # slug, name or alias
     role: str | None = None  # a role tag (SPEC §2) of the thread
+    has_survey: bool = False  # only posts that carry an outcome survey
+    has_interview: bool = False  # only posts that carry an interview report
     month_from: str | None = None  # YYYY-MM, inclusive
     month_to: str | None = None  # YYYY-MM, inclusive
     sort: Sort = "relevance"

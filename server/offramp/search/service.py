@@ -244,7 +244,15 @@ class SearchIndex:
             raise Invalid("The first month comes after the last one.", field="from")
         if request.role is not None and request.role not in ROLE_TAGS:
             raise Invalid(f"role must be one of: {', '.join(ROLE_TAGS)}.", field="role")
-        return Filters(request.category, entity_id, since, before, request.role)
+        return Filters(
+            request.category,
+            entity_id,
+            since,
+            before,
+            request.role,
+            has_survey=request.has_survey,
+            has_interview=request.has_interview,
+        )
 
     async def resolve_entity(self, text: str) -> str:
         """The id of the entity named ``text`` (slug, name or alias, any case or accents);
