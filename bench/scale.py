@@ -281,30 +281,31 @@ class RateLimitClient:
 
 
 async def log_in_on_one(instances: list[Server]) -> str:
-    """A persona made (and so logged in) on the last instance: its session cookie."""
+    """A persona made (and so logged in) on the last instance: its session token."""
     handle = f"scale_{secrets.token_hex(4)}"
     credentials = {"handle": handle, "passphrase": "correct horse battery staple"}
     url = instances[-1].url
     async with httpx.AsyncClient(base_url=url, headers={"Origin": url}, timeout=30) as http:
         made = await http.post("/api/v1/personas", json=credentials)
         assert made.status_code == 201, made.text
-        return made.headers["set-cookie"].split(";", 1)[0]
+        return made.json()["session"]
 
 
-async def check_sessions(instances: list[Server], cookie: str) -> list[str]:
+async def check_sessions(instances: list[Server], session: str) -> list[str]:
     """Known on every instance (the restarted one too); logged out on the first,
     unknown on all."""
     problems = []
 
     async def me(server: Server) -> int:
-        async with httpx.AsyncClient(timeout=30, headers={"Cookie": cookie}) as http:
+        async with httpx.AsyncClient(timeout=30, headers={"X-Persona-Session": session}) as http:
             return (await http.get(f"{server.url}/api/v1/personas/me")).status_code
 
     for n, server in enumerate(instances, 1):
         if (status := await me(server)) != 200:
             problems.append(f"instance {n} did not know the persona logged in elsewhere: {status}")
     url = instances[0].url
-    async with httpx.AsyncClient(timeout=30, headers={"Cookie": cookie, "Origin": url}) as http:
+    headers = {"X-Persona-Session": session, "Origin": url}
+    async with httpx.AsyncClient(timeout=30, headers=headers) as http:
         if (await http.delete(f"{url}/api/v1/personas/session")).status_code != 200:
             problems.append("logging out failed")
     for n, server in enumerate(instances, 1):
@@ -334,7 +335,7 @@ async def drive(base: str, args, instances: list[Server], victim: Server | None)
         ]
         await asyncio.sleep(args.kill_at / 2)
         await limited.send(REPORT_LIMIT // 2)
-        cookie = await log_in_on_one(instances)
+        session = await log_in_on_one(instances)
         await asyncio.sleep(max(0.0, started + args.kill_at - time.monotonic()))
         if victim is not None:
             await asyncio.to_thread(victim.kill)
@@ -342,7 +343,7 @@ async def drive(base: str, args, instances: list[Server], victim: Server | None)
             await asyncio.to_thread(victim.start)
             traffic.restarted_at = time.monotonic()
         await limited.send(2 * REPORT_LIMIT)  # on every instance, the restarted one too
-        traffic.sessions = await check_sessions(instances, cookie)
+        traffic.sessions = await check_sessions(instances, session)
         await asyncio.gather(*workers)
         await limited.close()
         return traffic, time.monotonic() - started

@@ -1,27 +1,24 @@
 """JSON API for personas under /api/v1/personas: the same service as the pages.
 
-A persona's session is the same cookie the pages use (HttpOnly, SameSite=Lax,
-``__Host-`` and Secure in production); an API client keeps it like a browser does.
-While it is sent, new threads, replies and surveys created through the API belong to
-the persona, and its posts can be edited or deleted without their edit keys. The
-API takes JSON bodies only, which a form on another site cannot send.
+The JSON API uses no cookies: creating a persona or logging in answers with a session
+token (shown once; only its SHA-256 is stored), which the client sends back in the
+``X-Persona-Session`` header. With it, new threads, replies and surveys belong to the
+persona, and its posts are edited or deleted without their edit keys.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 
 from offramp.anonymity.abuse import AbuseControl
 from offramp.anonymity.personas import PASSPHRASE_MAX, PASSPHRASE_MIN, Personas
-from offramp.anonymity.sessions import PERSONA_SCOPE_KEY, session_cookie
-from offramp.config import Settings
 from offramp.errors import Unauthorized
-from offramp.forum.api import PRIVATE, errors, require_json
+from offramp.forum.api import PRIVATE, PersonaSessionHeader, api_author, errors, require_json
 
 
 class PersonaCredentials(BaseModel):
@@ -54,6 +51,13 @@ class PersonaRead(BaseModel):
     posts: list[PersonaPostRead]
 
 
+class PersonaSession(PersonaRead):
+    session: str = Field(
+        description="Send it as `X-Persona-Session` to act as the persona. Shown once; "
+        "valid for 30 days or until logged out."
+    )
+
+
 class LoggedOut(BaseModel):
     logged_out: bool
 
@@ -65,63 +69,73 @@ class PersonasApi(Controller):
     cache_control = PRIVATE
 
     @post(
-        "", status_code=201, operation_id="createPersona", responses=errors(400, 409, 415, 422, 429)
+        "",
+        status_code=201,
+        operation_id="createPersona",
+        responses=errors(400, 409, 413, 415, 422, 429),
     )
     async def create(
         self,
         request: Request,
         personas: NamedDependency[Personas],
         guard: NamedDependency[AbuseControl],
-        settings: NamedDependency[Settings],
         data: JSONBody[PersonaCredentials],
-    ) -> Response[PersonaRead]:
-        """Create a persona and log in: the answer sets the session cookie."""
+    ) -> PersonaSession:
+        """Create a persona and log in: the answer holds the session token."""
         await guard.limit(request, "persona_create")
         persona_id, token = await personas.create(data.handle, data.passphrase)
-        return _with_session(await _read(personas, persona_id), settings, token, 201)
+        return PersonaSession(**(await _read(personas, persona_id)).model_dump(), session=token)
 
     @post(
         "/session",
         status_code=200,
         operation_id="loginPersona",
-        responses=errors(400, 401, 415, 422, 429),
+        responses=errors(400, 401, 413, 415, 422, 429),
     )
     async def login(
         self,
         request: Request,
         personas: NamedDependency[Personas],
         guard: NamedDependency[AbuseControl],
-        settings: NamedDependency[Settings],
         data: JSONBody[PersonaCredentials],
-    ) -> Response[PersonaRead]:
-        """Log in; throttled per connection and per handle. Sets the session cookie."""
+    ) -> PersonaSession:
+        """Log in (throttled per connection and per handle): a new session token."""
         await guard.limit(request, "persona_login")
         await guard.limit_subject("persona_login", f"handle|{data.handle.strip().casefold()}")
         persona_id, token = await personas.login(data.handle, data.passphrase)
-        return _with_session(await _read(personas, persona_id), settings, token, 200)
+        return PersonaSession(**(await _read(personas, persona_id)).model_dump(), session=token)
 
-    @delete("/session", status_code=200, operation_id="logoutPersona", responses=errors(400))
+    @delete("/session", status_code=200, operation_id="logoutPersona", responses=errors(400, 401))
     async def logout(
         self,
-        request: Request,
         personas: NamedDependency[Personas],
-        settings: NamedDependency[Settings],
-    ) -> Response[LoggedOut]:
-        """End this session (the cookie is cleared; the persona's other sessions stay)."""
-        token = request.scope.get("persona_token")  # type: ignore[typeddict-item]
-        if token:
-            await personas.logout(str(token))
-        response = Response(LoggedOut(logged_out=True), status_code=200)
-        response.headers["set-cookie"] = session_cookie(settings, None)
-        return response
+        persona_session: PersonaSessionHeader = None,
+    ) -> LoggedOut:
+        """End the session sent in `X-Persona-Session` (the persona's others stay)."""
+        await _persona(personas, persona_session)
+        assert persona_session is not None
+        await personas.logout(persona_session[:100])
+        return LoggedOut(logged_out=True)
 
     @get("/me", operation_id="getPersona", responses=errors(400, 401))
-    async def me(self, request: Request, personas: NamedDependency[Personas]) -> PersonaRead:
-        """The logged-in persona's handle and posts."""
-        persona_id = request.scope.get(PERSONA_SCOPE_KEY)  # type: ignore[typeddict-item]
-        if not persona_id:
-            raise Unauthorized("Log in as a persona first.", code="login_required")
-        return await _read(personas, str(persona_id))
+    async def me(
+        self,
+        personas: NamedDependency[Personas],
+        persona_session: PersonaSessionHeader = None,
+    ) -> PersonaRead:
+        """The persona's handle and posts."""
+        return await _read(personas, await _persona(personas, persona_session))
+
+
+async def _persona(personas: Personas, session: str | None) -> str:
+    author = await api_author(personas, session)
+    if author.persona_id is None:
+        raise Unauthorized(
+            "Send a persona's session token in X-Persona-Session.",
+            field="X-Persona-Session",
+            code="session_required",
+        )
+    return author.persona_id
 
 
 async def _read(personas: Personas, persona_id: str) -> PersonaRead:
@@ -130,11 +144,3 @@ async def _read(personas: Personas, persona_id: str) -> PersonaRead:
         handle=await personas.handle(persona_id),
         posts=[PersonaPostRead(**asdict(post)) for post in posts],
     )
-
-
-def _with_session(
-    body: PersonaRead, settings: Settings, token: str, status_code: int
-) -> Response[PersonaRead]:
-    response = Response(body, status_code=status_code)
-    response.headers["set-cookie"] = session_cookie(settings, token)
-    return response

@@ -21,7 +21,8 @@ from litestar.params import (
 
 from offramp.anonymity.abuse import POW_HEADER, AbuseControl
 from offramp.anonymity.detector import find_identifying_details
-from offramp.errors import ErrorBody, Invalid
+from offramp.anonymity.personas import Personas
+from offramp.errors import ErrorBody, Invalid, Unauthorized
 from offramp.forum import schemas
 from offramp.forum.entities import EntityPlan
 from offramp.forum.render import render_markdown
@@ -126,11 +127,31 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 PRIVATE = CacheControlHeader(no_store=True)
 
 
-def api_author(request: Request, key: str | None = None) -> Author:
-    """Who writes through the API: the edit key sent, and the persona whose session
-    cookie came with the request (if any)."""
-    persona = request.scope.get("persona_id")  # type: ignore[typeddict-item]
-    return Author(key=key, persona_id=str(persona) if persona else None)
+PersonaSessionHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-Persona-Session",
+        description="Optional: a persona's session token (from POST /api/v1/personas or "
+        "/api/v1/personas/session). What is written with it belongs to the persona, which "
+        "then edits and deletes its posts without their edit keys. The API uses no cookies.",
+        required=False,
+    ),
+]
+
+
+async def api_author(personas: Personas, session: str | None, key: str | None = None) -> Author:
+    """Who writes through the API: the edit key sent, and the persona whose session token
+    came in ``X-Persona-Session`` (an ended or unknown session is a 401, not silence)."""
+    if not session:
+        return Author(key=key)
+    persona_id = await personas.session_persona(session[:100])
+    if persona_id is None:
+        raise Unauthorized(
+            "That persona session has ended or does not exist: log in again.",
+            field="X-Persona-Session",
+            code="session_ended",
+        )
+    return Author(key=key, persona_id=persona_id)
 
 
 def require_json(request: Request) -> None:
@@ -209,23 +230,27 @@ class ForumApi(Controller):
         cache_control=PRIVATE,
         operation_id="createThread",
         operation_class=THREAD_CREATED,
-        responses=errors(400, 404, 413, 415, 422, 429),
+        responses=errors(400, 401, 404, 413, 415, 422, 429),
     )
     async def create_thread(
         self,
+        personas: NamedDependency[Personas],
         request: Request,
         forum: NamedDependency[Forum],
         guard: NamedDependency[AbuseControl],
         surveys: NamedDependency[Surveys],
         data: JSONBody[schemas.ThreadCreate],
         proof: ProofOfWork = None,
+        persona_session: PersonaSessionHeader = None,
     ) -> schemas.ThreadCreated:
         """Start a thread. The answer holds the edit key: it is shown only this once."""
         await guard.limit(request, "thread", await guard.proof_of_work(proof))
         plan = EntityPlan(allow_new=data.new_entities)
-        persona = api_author(request).persona_id
-        attach = await attachments(request, guard, surveys, data, data.category, persona, plan)
-        return await forum.create_thread(data, api_author(request), _publishing(data), attach, plan)
+        author = await api_author(personas, persona_session)
+        attach = await attachments(
+            request, guard, surveys, data, data.category, author.persona_id, plan
+        )
+        return await forum.create_thread(data, author, _publishing(data), attach, plan)
 
     @get("/threads/{thread_id:str}", operation_id="getThread", responses=errors(400, 404, 422))
     async def thread(
@@ -243,10 +268,11 @@ class ForumApi(Controller):
         cache_control=PRIVATE,
         operation_id="createReply",
         operation_class=POST_CREATED,
-        responses=errors(400, 403, 404, 409, 413, 415, 422, 429),
+        responses=errors(400, 401, 403, 404, 409, 413, 415, 422, 429),
     )
     async def reply(
         self,
+        personas: NamedDependency[Personas],
         request: Request,
         forum: NamedDependency[Forum],
         guard: NamedDependency[AbuseControl],
@@ -254,6 +280,7 @@ class ForumApi(Controller):
         thread_id: PathText,
         data: JSONBody[schemas.ReplyCreate],
         proof: ProofOfWork = None,
+        persona_session: PersonaSessionHeader = None,
     ) -> schemas.PostCreated:
         """Reply to a thread. The answer holds the reply's edit key, shown only once."""
         await guard.limit(request, "reply", await guard.proof_of_work(proof))
@@ -261,11 +288,9 @@ class ForumApi(Controller):
             await guard.limit(request, "edit_key")
         category = (await forum.thread(thread_id)).category
         plan = EntityPlan(allow_new=data.new_entities)
-        persona = api_author(request).persona_id
-        attach = await attachments(request, guard, surveys, data, category, persona, plan)
-        return await forum.create_reply(
-            thread_id, data, api_author(request), _publishing(data), attach, plan
-        )
+        author = await api_author(personas, persona_session)
+        attach = await attachments(request, guard, surveys, data, category, author.persona_id, plan)
+        return await forum.create_reply(thread_id, data, author, _publishing(data), attach, plan)
 
     @get("/posts/{post_id:str}", operation_id="getPost", responses=errors(400, 404))
     async def get_post(self, forum: NamedDependency[Forum], post_id: PathText) -> schemas.PostRead:
@@ -280,16 +305,20 @@ class ForumApi(Controller):
     )
     async def edit_post(
         self,
+        personas: NamedDependency[Personas],
         request: Request,
         forum: NamedDependency[Forum],
         guard: NamedDependency[AbuseControl],
         post_id: PathText,
         data: JSONBody[schemas.PostUpdate],
         authorization: EditKey = None,
+        persona_session: PersonaSessionHeader = None,
     ) -> schemas.PostRead:
         """Edit a post with its key; the post keeps its history and shows as edited."""
         await guard.limit(request, "edit_key")
-        return await forum.edit_post(post_id, api_author(request, authorization), data)
+        return await forum.edit_post(
+            post_id, await api_author(personas, persona_session, authorization), data
+        )
 
     @delete(
         "/posts/{post_id:str}",
@@ -300,15 +329,19 @@ class ForumApi(Controller):
     )
     async def delete_post(
         self,
+        personas: NamedDependency[Personas],
         request: Request,
         forum: NamedDependency[Forum],
         guard: NamedDependency[AbuseControl],
         post_id: PathText,
         authorization: EditKey = None,
+        persona_session: PersonaSessionHeader = None,
     ) -> schemas.PostRead:
         """Delete a post with its key: its text and history are erased, its place stays."""
         await guard.limit(request, "edit_key")
-        return await forum.delete_post(post_id, api_author(request, authorization))
+        return await forum.delete_post(
+            post_id, await api_author(personas, persona_session, authorization)
+        )
 
     @post(
         "/preview",

@@ -9,7 +9,15 @@ from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
 from offramp.anonymity.abuse import AbuseControl
-from offramp.forum.api import PRIVATE, PathText, api_author, errors, require_json
+from offramp.anonymity.personas import Personas
+from offramp.forum.api import (
+    PRIVATE,
+    PathText,
+    PersonaSessionHeader,
+    api_author,
+    errors,
+    require_json,
+)
 from offramp.surveys import schemas
 from offramp.surveys.service import Surveys
 
@@ -43,33 +51,41 @@ class SurveysApi(Controller):
         "/surveys",
         status_code=201,
         cache_control=PRIVATE,
-        responses=errors(400, 413, 415, 422, 429),
+        responses=errors(400, 401, 413, 415, 422, 429),
     )
     async def start_tracking(
         self,
+        personas: NamedDependency[Personas],
         request: Request,
         surveys: NamedDependency[Surveys],
         guard: NamedDependency[AbuseControl],
         data: JSONBody[schemas.SurveyV1],
         new_entities: NewEntities = False,
+        persona_session: PersonaSessionHeader = None,
     ) -> schemas.SurveyCreated:
         """Start tracking a search: a survey of its own (no post), usually while still
         searching, updated later with the key it returns (shown once)."""
         await guard.limit(request, "survey")
         return await surveys.start_tracking(
-            data, api_author(request).persona_id, new_entities=new_entities
+            data,
+            (await api_author(personas, persona_session)).persona_id,
+            new_entities=new_entities,
         )
 
     @get("/surveys/{survey_id:str}", cache_control=PRIVATE, responses=errors(400, 401, 403, 404))
     async def read_survey(
         self,
+        personas: NamedDependency[Personas],
         request: Request,
         surveys: NamedDependency[Surveys],
         survey_id: PathText,
         authorization: EditKey = None,
+        persona_session: PersonaSessionHeader = None,
     ) -> schemas.SurveyRead:
         """Your survey's latest answers (with its key)."""
-        return await surveys.read(survey_id, api_author(request, authorization))
+        return await surveys.read(
+            survey_id, await api_author(personas, persona_session, authorization)
+        )
 
     @put(
         "/surveys/{survey_id:str}",
@@ -78,6 +94,7 @@ class SurveysApi(Controller):
     )
     async def update_survey(
         self,
+        personas: NamedDependency[Personas],
         request: Request,
         surveys: NamedDependency[Surveys],
         guard: NamedDependency[AbuseControl],
@@ -85,12 +102,16 @@ class SurveysApi(Controller):
         data: JSONBody[schemas.SurveyV1],
         authorization: EditKey = None,
         new_entities: NewEntities = False,
+        persona_session: PersonaSessionHeader = None,
     ) -> schemas.SurveyRead:
         """Update a survey (e.g. "hired after 9 months"): a new revision; figures use the
         latest one from the next statistics rebuild on."""
         await guard.limit(request, "survey")
         return await surveys.update(
-            survey_id, api_author(request, authorization), data, new_entities
+            survey_id,
+            await api_author(personas, persona_session, authorization),
+            data,
+            new_entities,
         )
 
     @put(
@@ -100,6 +121,7 @@ class SurveysApi(Controller):
     )
     async def update_post_survey(
         self,
+        personas: NamedDependency[Personas],
         request: Request,
         surveys: NamedDependency[Surveys],
         guard: NamedDependency[AbuseControl],
@@ -107,9 +129,10 @@ class SurveysApi(Controller):
         data: JSONBody[schemas.SurveyV1],
         authorization: EditKey = None,
         new_entities: NewEntities = False,
+        persona_session: PersonaSessionHeader = None,
     ) -> schemas.SurveyRead:
         """Attach or update the outcome survey of a post, with the post's edit key."""
         await guard.limit(request, "survey")
         return await surveys.update_for_post(
-            post_id, api_author(request, authorization), data, new_entities
+            post_id, await api_author(personas, persona_session, authorization), data, new_entities
         )
