@@ -30,6 +30,15 @@ COMPARISON_MIN_RESPONDENTS, COMPARISON_MIN_HIRES = 30, 10
 LANDMARK = 3
 HORIZONS = (6, 12, 24)
 BURST_MINIMUM, BURST_FACTOR = 10, 4.0
+# Read on every entity page. It starts from the (few) surveys held out — the partial
+# index survey_held_out — and looks at each one's programs, so it costs the same at any
+# number of surveys, however many name the entity.
+HELD_OUT = (
+    "WITH held AS MATERIALIZED (SELECT id, employer FROM survey "
+    "WHERE flagged AND NOT excluded) "
+    "SELECT 1 AS held FROM held WHERE held.employer = {} OR EXISTS "
+    "(SELECT 1 FROM survey_program p WHERE p.survey = held.id AND p.entity = {}) LIMIT 1"
+)
 
 
 @dataclass
@@ -94,14 +103,7 @@ class Statistics:
 
     async def held_out(self, entity_id: str) -> bool:
         """Whether recent surveys naming this entity are held out pending review."""
-        rows = await self._query(
-            "SELECT 1 AS held FROM survey s WHERE s.flagged AND NOT s.excluded AND "
-            "(s.employer = {} OR s.id IN (SELECT survey FROM survey_program WHERE entity = {})) "
-            "LIMIT 1",
-            entity_id,
-            entity_id,
-        )
-        return bool(rows)
+        return bool(await self._query(HELD_OUT, entity_id, entity_id))
 
     # -- the rebuild ------------------------------------------------------------------
 
