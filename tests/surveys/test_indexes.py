@@ -6,11 +6,13 @@ from __future__ import annotations
 import pytest
 from piccolo.engine.postgres import PostgresEngine
 
+from offramp.moderation.entities import BURSTS
 from offramp.stats.service import HELD_OUT
 from offramp.surveys.tables import Survey
 
 QUERIES = {
     "held out, on every entity page": (HELD_OUT.format("'e1'", "'e1'"), "survey_held_out"),
+    "bursts, in the moderation queue": (BURSTS, "survey_held_out"),
     "a survey's programs, replaced on every write": (
         "DELETE FROM survey_program WHERE survey = 's1'",
         "survey_program_survey",

@@ -27,6 +27,16 @@ from offramp.surveys.tables import InterviewReport, Survey, SurveyProgram
 DEFAULT_APPROVAL = "Checked: a real employer, program or certification."
 NAMING = "(employer = {} OR id IN (SELECT survey FROM survey_program WHERE entity = {}))"
 FLAGGED = "flagged AND NOT excluded AND " + NAMING
+# Per entity, the surveys held out as a burst: read from the partial index of held-out
+# surveys (survey_held_out), so the queue costs the same however many surveys there are.
+BURSTS = (
+    "WITH held AS MATERIALIZED (SELECT id, employer, created_at FROM survey "
+    "WHERE flagged AND NOT excluded) "
+    "SELECT e.entity AS entity, COUNT(*) AS n, MIN(e.created_at) AS since FROM "
+    "(SELECT employer AS entity, id, created_at FROM held WHERE employer IS NOT NULL "
+    "UNION SELECT p.entity, held.id, held.created_at FROM held "
+    "JOIN survey_program p ON p.survey = held.id) e GROUP BY e.entity"
+)
 
 
 @dataclass(frozen=True)
@@ -57,12 +67,7 @@ class EntityDesk:
         ]
 
     async def burst_items(self) -> list[schemas.QueueItem]:
-        rows = await Survey.raw(
-            "SELECT e.entity AS entity, COUNT(*) AS n, MIN(s.created_at) AS since FROM "
-            "(SELECT employer AS entity, id FROM survey WHERE employer IS NOT NULL UNION "
-            "SELECT entity, survey FROM survey_program) e JOIN survey s ON s.id = e.id "
-            "WHERE s.flagged AND NOT s.excluded GROUP BY e.entity"
-        )
+        rows = await Survey.raw(BURSTS)
         names = await _entities([row["entity"] for row in rows])
         items = []
         for row in rows:
