@@ -70,5 +70,11 @@ def test_two_workers_share_one_limit_through_redis(settings, tmp_path):
                 codes.append(http.post("/api/v1/preview", json={"body": "x"}).status_code)
         assert codes.count(200) == 10 and codes.count(429) == 6, codes
     finally:
+        # This test is about the shared limit: a slow exit (once, in a CI run on a
+        # heavily loaded machine, over 30 s; the cause was not found) must not fail it.
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
