@@ -179,7 +179,7 @@ async def apply(plan: EntityPlan, source: str) -> list[str]:
 
 async def _add(plan: EntityPlan, source: str) -> None:
     for new in plan.new.values():
-        slug = await _free_slug(new.name)
+        slug = await free_slug(new.name)
         keys = sorted({alias_key(new.name), alias_key(slug)})
         taken = await EntityAlias.select(EntityAlias.key).where(EntityAlias.key.is_in(keys))
         if any(row["key"] == alias_key(new.name) for row in taken):
@@ -202,20 +202,18 @@ async def _add(plan: EntityPlan, source: str) -> None:
         await EntityAlias.insert(*(EntityAlias(entity=new.id, key=key) for key in free))
 
 
-async def _free_slug(name: str) -> str:
+async def free_slug(name: str, entity_id: str | None = None) -> str:
+    """A slug for ``name`` that no other entity has (``-2``, ``-3``... when taken);
+    ``entity_id``'s own slug does not count as taken (renaming)."""
     base = slug_base(name)
-    taken = {
-        row["slug"]
-        for row in await Entity.select(Entity.slug).where(
-            (Entity.slug == base) | Entity.slug.like(base + "-%")
-        )
-    }
-    if base not in taken:
-        return base
-    number = 2
-    while f"{base}-{number}" in taken:
-        number += 1
-    return f"{base}-{number}"
+    query = Entity.select(Entity.slug).where((Entity.slug == base) | Entity.slug.like(base + "-%"))
+    if entity_id is not None:
+        query = query.where(Entity.id != entity_id)
+    taken = {row["slug"] for row in await query}
+    number, slug = 2, base
+    while slug in taken:
+        slug, number = f"{base}-{number}", number + 1
+    return slug
 
 
 async def near_duplicates(text: str, limit: int = NEAR_LIMIT) -> list[Similar]:

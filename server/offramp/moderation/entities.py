@@ -16,7 +16,7 @@ from datetime import datetime
 
 from offramp.db import write_transaction
 from offramp.errors import Conflict, Invalid, NotFound
-from offramp.forum.entities import alias_key, resolve, slug_base
+from offramp.forum.entities import alias_key, free_slug, resolve
 from offramp.forum.tables import Entity, EntityAlias, Thread
 from offramp.moderation import schemas
 from offramp.moderation.service import QUEUE_LIMIT, URGENCY, Actor, write_log
@@ -183,7 +183,7 @@ class EntityDesk:
         if data.name is not None and data.name != entity["name"]:
             name = data.name
             changes[Entity.name] = name
-            slug = await _free_slug(name, entity["id"])
+            slug = await free_slug(name, entity["id"])
             changes[Entity.slug] = slug
             if entity["name"] not in aliases:  # the old name keeps working, and says so
                 aliases.append(entity["name"])
@@ -315,20 +315,6 @@ async def _decide_flagged(entity_id: str, *, excluded: bool) -> None:
     )
     if not updated:
         raise Conflict("No surveys naming this entry are held out.", code="nothing_flagged")
-
-
-async def _free_slug(name: str, entity_id: str) -> str:
-    base = slug_base(name)
-    taken = {
-        row["slug"]
-        for row in await Entity.select(Entity.slug).where(
-            ((Entity.slug == base) | Entity.slug.like(base + "-%")) & (Entity.id != entity_id)
-        )
-    }
-    number, slug = 2, base
-    while slug in taken:
-        slug, number = f"{base}-{number}", number + 1
-    return slug
 
 
 async def _set_keys(entity_id: str, names: list[str]) -> None:
