@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 from offramp.anonymity.editkeys import new_edit_key
 from offramp.db import write_transaction
+from offramp.forum.entities import alias_key
 from offramp.forum.render import render_markdown
-from offramp.forum.service import ROLE_TAGS, alias_key
+from offramp.forum.service import ROLE_TAGS
 from offramp.forum.tables import Entity, EntityAlias, Post, PostRevision, Thread, ThreadRoleTag
 from offramp.ids import new_id, this_hour
 

@@ -33,7 +33,7 @@ from offramp.errors import (
     Unauthorized,
 )
 from offramp.forum import entities, schemas
-from offramp.forum.entities import EntityPlan, alias_key  # noqa: F401  (alias_key: re-exported)
+from offramp.forum.entities import EntityPlan, alias_key
 from offramp.forum.render import render_markdown
 from offramp.forum.tables import (
     Category,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from string import ascii_uppercase
 
+from offramp.forum.entities import alias_key
 from offramp.forum.schemas import EntityRead
-from offramp.forum.service import alias_key
 
 OTHER = "#"  # names that do not start with a letter A–Z (digits, other scripts)
 LETTERS = tuple(ascii_uppercase) + (OTHER,)

@@ -22,8 +22,9 @@ from piccolo.engine.postgres import PostgresEngine
 
 from offramp.db import write_transaction
 from offramp.errors import Invalid
+from offramp.forum.entities import alias_key
 from offramp.forum.schemas import EntityRef
-from offramp.forum.service import POSTS_PER_PAGE, ROLE_TAGS, alias_key, thread_url
+from offramp.forum.service import POSTS_PER_PAGE, ROLE_TAGS, thread_url
 from offramp.forum.tables import Category, EntityAlias, Post, Thread
 from offramp.search import schemas
 from offramp.search.engines import Filters, Marked, full_text
