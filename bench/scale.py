@@ -165,7 +165,7 @@ async def client_loop(http: httpx.AsyncClient, traffic: Traffic, until: float, r
         roll = rng.random()
         known = list(traffic.threads)
         started = time.perf_counter()
-        method = "write"
+        method, path = "write", ""
         try:
             if roll < 0.10 or not known:
                 title = f"Scale {secrets.token_hex(6)}"
@@ -229,7 +229,7 @@ async def client_loop(http: httpx.AsyncClient, traffic: Traffic, until: float, r
         except httpx.HTTPError as exc:
             traffic.count(method, type(exc).__name__)
             if method == "GET":
-                traffic.get_failures.append(type(exc).__name__)
+                traffic.get_failures.append(f"{path} {type(exc).__name__}: {exc}")
             else:
                 traffic.write_failures += 1
 
