@@ -123,3 +123,13 @@ def test_the_wheel_ships_templates_static_files_and_migrations(tmp_path):
         "offramp/cli.py",
     ]:
         assert expected in names, expected
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop is not installed on Windows")
+def test_serve_runs_on_uvloop_so_every_connection_has_nagle_off():
+    """With several workers asyncio left Nagle's algorithm on for every connection,
+    which delayed each response body by the client's delayed ACK (about 40 ms);
+    uvloop sets TCP_NODELAY itself (docs/benchmarks.md, the event-loop finding)."""
+    from offramp.cli import event_loop
+
+    assert event_loop() == "uvloop"
