@@ -127,6 +127,11 @@ class Forum:
     secret: bytes
     listeners: tuple[ChangeListener, ...] = ()
     confirmation_listeners: tuple[ConfirmationListener, ...] = ()
+    # The categories are made by migrations only (SPEC §2) and so cannot change while
+    # a process runs: read once, on first use, instead of on every page.
+    _categories: list[schemas.CategoryRead] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
 
     async def changed(self, thread_id: str, post_id: str | None = None) -> None:
         """Call inside the write transaction, after the change."""
@@ -136,14 +141,17 @@ class Forum:
     # -- reading -------------------------------------------------------------
 
     async def categories(self) -> list[schemas.CategoryRead]:
-        rows = await Category.select().order_by(Category.position).run()
-        return [_category(row) for row in rows]
+        if not self._categories:
+            rows = await Category.select().order_by(Category.position).run()
+            if not self._categories:  # another request may have filled it meanwhile
+                self._categories.extend(_category(row) for row in rows)
+        return list(self._categories)
 
     async def category(self, slug: str) -> schemas.CategoryRead:
-        row = await Category.select().where(Category.slug == slug).first().run()
-        if row is None:
-            raise NotFound(f"There is no category '{slug}'.", field="category")
-        return _category(row)
+        for category in await self.categories():
+            if category.slug == slug:
+                return category
+        raise NotFound(f"There is no category '{slug}'.", field="category")
 
     async def threads(
         self,
