@@ -89,22 +89,25 @@ async def run(settings: Settings, args: argparse.Namespace) -> list[list[str]]:
     await db.open_pool(engine, settings)
     rows = []
     try:
-        await db.migrate()
-        start = time.perf_counter()
-        made = await seed_forum(args.threads, args.replies, seed=11)
-        seeded = time.perf_counter() - start
-        if not settings.is_sqlite:  # what autovacuum would have done by now
-            await Post.raw("ANALYZE")
-        start = time.perf_counter()
         index = SearchIndex()
-        documents = await index.reindex()
-        indexed = time.perf_counter() - start
         name = "SQLite" if settings.is_sqlite else "PostgreSQL"
-        print(
-            f"{name}: {made['threads']} threads, {made['posts']} posts seeded in "
-            f"{seeded:.0f} s; {documents} documents indexed in {indexed:.0f} s",
-            flush=True,
-        )
+        if args.reuse:
+            print(f"{name}: reusing {await Post.count()} posts", flush=True)
+        else:
+            await db.migrate()
+            start = time.perf_counter()
+            made = await seed_forum(args.threads, args.replies, seed=11)
+            seeded = time.perf_counter() - start
+            if not settings.is_sqlite:  # what autovacuum would have done by now
+                await Post.raw("ANALYZE")
+            start = time.perf_counter()
+            documents = await index.reindex(cluster=True)  # as `offramp seed` does
+            indexed = time.perf_counter() - start
+            print(
+                f"{name}: {made['threads']} threads, {made['posts']} posts seeded in "
+                f"{seeded:.0f} s; {documents} documents indexed in {indexed:.0f} s",
+                flush=True,
+            )
         for label, q in QUERIES.items():
             for sort in ("relevance", "newest"):
                 request = SearchRequest(q=q, sort=sort)
@@ -157,6 +160,11 @@ def main() -> None:
     parser.add_argument("--baseline-repeat", type=int, default=5)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--reuse",
+        metavar="URL",
+        help="measure this database, kept by an earlier --keep run, without seeding it",
+    )
     args = parser.parse_args()
     admin = os.environ.get(
         "OFFRAMP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -164,6 +172,10 @@ def main() -> None:
     table = []
     for backend in args.backends:
         workdir = Path(tempfile.mkdtemp(prefix="offramp-bench-search-"))
+        if args.reuse:
+            settings = Settings(database_url=args.reuse, data_dir=workdir, secret_key=SECRET)
+            table += asyncio.run(run(settings, args))
+            break
         if backend == "sqlite":
             url = f"sqlite:///{workdir / 'bench.sqlite3'}"
         else:

@@ -30,3 +30,32 @@ def test_seed_indexes_and_reindex_rebuilds(settings: Settings):
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert rebuilt.stdout.startswith("search index rebuilt: ")
     assert findable(settings) == before
+
+
+def test_reindex_cluster_stores_postgres_documents_in_search_order(settings: Settings, backend):
+    """A rebuild writes documents in post-id order, which is random; ``--cluster``
+    rewrites them in key order, the order searches walk (PostgreSQL's planner
+    statistics then see a correlation of 1 between the key and the storage order)."""
+    seeded = offramp("seed", "--threads", "30", "--replies-per-thread", "3", settings=settings)
+    assert seeded.returncode == 0, seeded.stderr
+    before = findable(settings)
+
+    def correlation() -> float | None:
+        with TestClient(create_app(settings)) as client:
+            rows = client.blocking_portal.call(
+                SearchDocument.raw(
+                    "SELECT correlation FROM pg_stats"
+                    " WHERE tablename = 'search_document' AND attname = 'id'"
+                ).run
+            )
+        return rows[0]["correlation"]
+
+    plain = offramp("search", "reindex", settings=settings)
+    assert plain.returncode == 0, plain.stderr
+    if backend.name == "postgres":
+        assert correlation() < 0.9
+    clustered = offramp("search", "reindex", "--cluster", settings=settings)
+    assert clustered.returncode == 0, clustered.stderr
+    assert findable(settings) == before
+    if backend.name == "postgres":
+        assert correlation() == 1.0

@@ -297,3 +297,42 @@ async def test_moderation_hides_restores_and_redacts_in_the_index(indexed: Index
         thread.post.id, TakedownCreate(organisation="Tapir Co", claim=claim)
     )
     assert await indexed.post_ids("tapirs") == []  # under review: not public
+
+
+async def test_postgres_finds_older_matches_past_the_walked_window(
+    indexed: Indexed, backend, monkeypatch: pytest.MonkeyPatch
+):
+    """PostgreSQL tests the newest WALK_WINDOW documents one by one and reaches older
+    matches through the GIN index. With a window of 3 documents, most matches lie
+    beyond it: the answers must be those of a window holding every document."""
+    if backend.name != "postgres":
+        pytest.skip("the walked window is PostgreSQL's (FTS5 walks its own index)")
+    from offramp.search import engines
+
+    for number in range(14):
+        body = "Gecko sighting." if number % 3 == 0 else "Nothing to report."
+        await make_thread(
+            indexed.forum,
+            category="coaching" if number % 2 else "employers",
+            body=f"{body} Note {number}.",
+        )
+    searches = [
+        {"q": "gecko"},
+        {"q": "gecko", "category": "coaching"},
+        {"q": '"gecko sighting"', "sort": "newest"},
+        {"q": "report", "sort": "newest"},
+        {"q": "nothing -gecko", "category": "employers"},
+    ]
+    everything = {}
+    for search in searches:
+        for bound in (2, 100):
+            found = await SearchIndex(candidates=bound).search(SearchRequest(**search))
+            everything[str(search), bound] = [r.post_id for r in found.results], found.total
+    assert everything[str({"q": "gecko"}), 100][1] == 5
+
+    monkeypatch.setattr(engines, "WALK_WINDOW", 3)
+    for search in searches:
+        for bound in (2, 100):
+            found = await SearchIndex(candidates=bound).search(SearchRequest(**search))
+            walked = [r.post_id for r in found.results], found.total
+            assert walked == everything[str(search), bound], (search, bound)

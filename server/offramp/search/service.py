@@ -156,11 +156,13 @@ class SearchIndex:
         )
         await _store([_document(post, thread) for post in missing])
 
-    async def reindex(self) -> int:
+    async def reindex(self, cluster: bool = False) -> int:
         """Rebuild the index from the forum, in batches; searches keep working meanwhile.
 
         Returns the number of documents. Every findable post is (re)written, then the
-        documents of posts no longer findable are removed.
+        documents of posts no longer findable are removed. ``cluster``: on PostgreSQL,
+        then store the documents in key order (``PostgresFullText.optimise``), which
+        briefly locks the index.
         """
         written, last = 0, ""
         while True:
@@ -179,7 +181,7 @@ class SearchIndex:
                 FINDABLE,
                 FINDABLE,
             )
-        await full_text().optimise()
+        await full_text().optimise(cluster)
         return written
 
     async def _findable_batch(self, after: str) -> list[dict]:
