@@ -21,9 +21,6 @@ from offramp.search.text import END, START
 TITLE_WEIGHT = 10.0  # FTS5 bm25: a word in the title counts ten times a word in the text
 PASSAGE_TOKENS = 32
 TS_CONFIG = "offramp_search"  # created by search_0002_fulltext
-# PostgreSQL: how many of the newest documents a search tests one by one, in key order,
-# before it turns to the GIN index for older matches (PostgresFullText.rank).
-WALK_WINDOW = 50_000
 HEADLINE = (
     f'StartSel="{START}", StopSel="{END}", MaxWords=40, MinWords=20, ShortWord=3, '
     'MaxFragments=2, FragmentDelimiter=" … "'
@@ -167,39 +164,17 @@ class PostgresFullText:
         conditions, filter_arguments = filters.sql()
         order = "id DESC" if newest else f"ts_rank_cd(tsv, {tsquery}) DESC, id DESC"
         order_arguments = [] if newest else query_arguments
-        # The newest ``bound`` matches, found in two parts whose cost does not hang on
-        # the planner's guess of how many documents match (a phrase's guess can be off
-        # 30-fold): ``walked`` tests the newest WALK_WINDOW documents in key order and
-        # stops at ``bound`` matches, which is all a common word needs; only if they
-        # hold fewer does ``older`` look further back, through the GIN index alone
-        # (``d.id + 0`` keeps the planner from walking the key order there too): the
-        # word is rare by then, so its matches are few. Each part is MATERIALIZED so
-        # it runs once, and ``older`` not at all when ``walked`` is full.
+        # MATERIALIZED: computed on its own, through the GIN index. Inlined, "newest"
+        # let the planner walk the primary key backwards testing every document, which
+        # for a word in a few hundred documents meant reading them all (bench/search.py).
         rows = await _raw(
-            "WITH walked AS MATERIALIZED ("
-            " SELECT id, tsv FROM (SELECT d.id, d.tsv FROM search_document AS d"
-            " WHERE TRUE" + conditions + " ORDER BY d.id DESC LIMIT {}) AS recent"
-            f" WHERE tsv @@ ({tsquery}) ORDER BY id DESC LIMIT {{}}),"
-            " older AS MATERIALIZED ("
+            "WITH candidates AS MATERIALIZED ("
             " SELECT d.id, d.tsv FROM search_document AS d"
-            " WHERE (SELECT count(*) FROM walked) < {}"
-            " AND d.id < (SELECT min(w.id) FROM (SELECT d.id FROM search_document AS d"
-            " WHERE TRUE" + conditions + " ORDER BY d.id DESC LIMIT {}) AS w)"
-            f" AND d.tsv @@ ({tsquery})" + conditions + " ORDER BY d.id + 0 DESC LIMIT {}),"
-            " candidates AS (SELECT id, tsv FROM walked UNION ALL SELECT id, tsv FROM older"
-            " ORDER BY id DESC LIMIT {})"
+            f" WHERE d.tsv @@ ({tsquery})" + conditions + " ORDER BY d.id DESC LIMIT {})"
             " SELECT id, count(*) OVER () AS total FROM candidates"
             f" ORDER BY {order} LIMIT {{}} OFFSET {{}}",
-            *filter_arguments,
-            WALK_WINDOW,
-            *query_arguments,
-            bound,
-            bound,
-            *filter_arguments,
-            WALK_WINDOW,
             *query_arguments,
             *filter_arguments,
-            bound,
             bound,
             *order_arguments,
             limit,
