@@ -52,7 +52,10 @@ def test_two_workers_share_one_limit_through_redis(settings, tmp_path):
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "offramp", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"

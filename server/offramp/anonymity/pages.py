@@ -40,8 +40,7 @@ class PersonaPages(Controller):
     async def start(self, request: Request) -> Any:
         if _persona(request):
             return Redirect(path="/personas/me", status_code=303)
-        return page("anonymity/personas.html", errors={}, values={},
-                    passphrase_min=PASSPHRASE_MIN)
+        return page("anonymity/personas.html", errors={}, values={}, passphrase_min=PASSPHRASE_MIN)
 
     @post("/new", name="create_persona")
     async def create(

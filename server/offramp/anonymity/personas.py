@@ -102,9 +102,7 @@ class Personas:
             raise Unauthorized("That handle and passphrase do not match.", field="passphrase")
         if HASHER.check_needs_rehash(stored):
             rehashed = await asyncio.to_thread(HASHER.hash, passphrase)
-            await Persona.update({Persona.passphrase_hash: rehashed}).where(
-                Persona.id == row["id"]
-            )
+            await Persona.update({Persona.passphrase_hash: rehashed}).where(Persona.id == row["id"])
         return row["id"], await self._new_session(row["id"])
 
     async def session_persona(self, token: str) -> str | None:
@@ -189,4 +187,3 @@ def _verify(stored: str, passphrase: str) -> bool:
         return HASHER.verify(stored, passphrase)
     except (VerificationError, InvalidHashError):
         return False
-
