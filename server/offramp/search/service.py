@@ -22,7 +22,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from offramp.db import write_transaction
 from offramp.errors import Invalid
-from offramp.forum.entities import alias_key
+from offramp.forum.entities import alias_key, lookup
 from offramp.forum.schemas import EntityRef
 from offramp.forum.service import POSTS_PER_PAGE, ROLE_TAGS, thread_url
 from offramp.forum.tables import Category, EntityAlias, Post, Thread
@@ -260,13 +260,9 @@ class SearchIndex:
     async def resolve_entity(self, text: str) -> str:
         """The id of the entity named ``text`` (slug, name or alias, any case or accents);
         otherwise a 422 that suggests close names."""
-        row = (
-            await EntityAlias.select(EntityAlias.entity)
-            .where(EntityAlias.key == alias_key(text))
-            .first()
-        )
+        row = await lookup(text)
         if row is not None:
-            return row["entity"]
+            return row["id"]
         suggestions = await self.suggest_entities(text)
         hint = (
             " Did you mean " + " or ".join(f"'{s.name}'" for s in suggestions[:3]) + "?"
