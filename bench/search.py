@@ -170,12 +170,12 @@ def main() -> None:
         "OFFRAMP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
     )
     table = []
-    for backend in args.backends:
+    if args.reuse:  # one database, whichever engine its URL names
         workdir = Path(tempfile.mkdtemp(prefix="offramp-bench-search-"))
-        if args.reuse:
-            settings = Settings(database_url=args.reuse, data_dir=workdir, secret_key=SECRET)
-            table += asyncio.run(run(settings, args))
-            break
+        settings = Settings(database_url=args.reuse, data_dir=workdir, secret_key=SECRET)
+        table += asyncio.run(run(settings, args))
+    for backend in [] if args.reuse else args.backends:
+        workdir = Path(tempfile.mkdtemp(prefix="offramp-bench-search-"))
         if backend == "sqlite":
             url = f"sqlite:///{workdir / 'bench.sqlite3'}"
         else:
